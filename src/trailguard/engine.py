@@ -1,0 +1,52 @@
+"""The engine: records in, findings out, each rule pack isolated per record.
+
+Sources, suppression and sinks sit on either side (docs/architecture.md); the engine only
+asks every pack about every record and reports a record that breaks a pack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
+
+from trailguard.model import Finding, Place, Record, SourcedRecord
+from trailguard.tally import InputTally
+
+
+class RulePack(Protocol):
+    """Anything that turns one record into zero or more findings."""
+
+    @property
+    def pack_id(self) -> str: ...
+
+    def evaluate(self, record: Record, place: Place) -> list[Finding]: ...
+
+
+class Engine:
+    def __init__(self, packs: Sequence[RulePack]) -> None:
+        self.packs = tuple(packs)
+
+    def evaluate(self, item: SourcedRecord, tally: InputTally) -> list[Finding]:
+        """All findings for one record. A record that breaks a pack is reported, never fatal."""
+        findings: list[Finding] = []
+        for pack in self.packs:
+            try:
+                findings += pack.evaluate(item.record, item.place)
+            except Exception as exc:  # one odd record must not stop the batch; it is counted
+                tally.error(
+                    item.place,
+                    f"rule pack {pack.pack_id!r} failed on this record",
+                    f"{type(exc).__name__}: {exc}",
+                )
+        return findings
+
+    def run(self, items: Iterable[SourcedRecord], tally: InputTally) -> Iterator[Finding]:
+        for item in items:
+            yield from self.evaluate(item, tally)
+
+
+def default_engine() -> Engine:
+    """The engine with the packs shipped in the package."""
+    from trailguard.rules import default_catalog
+
+    return Engine([default_catalog()])

@@ -1,0 +1,59 @@
+"""Undo gzip or zlib compression, recognised by magic bytes, never by file name."""
+
+from __future__ import annotations
+
+import zlib
+
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_EXPANSION = 1 << 31
+"""Refuse to inflate past 2 GiB: a guard against decompression bombs."""
+
+
+class CompressionError(ValueError):
+    """Compressed data that cannot be inflated."""
+
+
+def is_zlib_header(data: bytes) -> bool:
+    """RFC 1950: CM=8 in the low nibble and the 16-bit header a multiple of 31."""
+    return (
+        len(data) >= 2
+        and data[0] & 0x0F == 8
+        and data[0] >> 4 <= 7
+        and ((data[0] << 8) | data[1]) % 31 == 0
+    )
+
+
+def compression_of(data: bytes) -> str | None:
+    if data[:2] == GZIP_MAGIC:
+        return "gzip"
+    if is_zlib_header(data):
+        return "zlib"
+    return None
+
+
+def decompress(data: bytes) -> bytes:
+    """Return `data` inflated when it starts with a gzip or zlib header, else unchanged."""
+    kind = compression_of(data)
+    if kind is None:
+        return data
+    # wbits 16+MAX_WBITS reads gzip (all members), MAX_WBITS reads zlib.
+    wbits = 16 + zlib.MAX_WBITS if kind == "gzip" else zlib.MAX_WBITS
+    out: list[bytes] = []
+    remaining = data
+    total = 0
+    try:
+        while remaining:
+            inflater = zlib.decompressobj(wbits)
+            chunk = inflater.decompress(remaining, MAX_EXPANSION - total)
+            total += len(chunk)
+            out.append(chunk)
+            if inflater.unconsumed_tail:
+                raise CompressionError(f"{kind} data expands past {MAX_EXPANSION} bytes")
+            if not inflater.eof:
+                raise CompressionError(f"{kind} data is truncated (no end of stream)")
+            remaining = inflater.unused_data
+            if kind != "gzip" or remaining[:2] != GZIP_MAGIC:
+                break  # trailing bytes after a zlib stream or gzip padding are ignored
+    except zlib.error as exc:
+        raise CompressionError(f"corrupt {kind} data: {exc}") from None
+    return b"".join(out)
