@@ -80,8 +80,10 @@ class CatalogPack:
 def load_catalog(path: Path) -> CatalogPack:
     """Read and check a catalogue pack file."""
     source = str(path)
+    # libyaml's loader when PyYAML was built with it; PyYAML without libyaml has no CSafeLoader.
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except (OSError, yaml.YAMLError) as exc:
         raise RuleLoadError(source, "(file)", f"cannot read YAML: {exc}") from None
     return catalog_from_data(data, source)
@@ -125,6 +127,8 @@ def _deletion_prefixes(prefixes: list[str]) -> tuple[str, ...]:
 
 def _mapping(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
     value = data.get(key)
+    if value is None:
+        raise RuleLoadError(source, key, "missing; expected a mapping (see docs/catalogue.md)")
     if not isinstance(value, dict):
         raise RuleLoadError(source, key, f"expected a mapping, found {type(value).__name__}")
     return value
