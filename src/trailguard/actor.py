@@ -1,7 +1,8 @@
 """Who did it: a uniform actor from CloudTrail's many `userIdentity` shapes.
 
 A role session is named by its role and session; an AWS SSO (Identity Center) permission-set
-role by the person behind it; a service by the service that acted.
+role by the person behind it; a service by the service that acted. The rules per type are
+tabled in docs/alerts.md.
 """
 
 from __future__ import annotations
@@ -11,7 +12,17 @@ from typing import Any
 SSO_ROLE_PREFIX = "AWSReservedSSO_"
 
 Actor = dict[str, str | None]
-ACTOR_FIELDS = ("type", "name", "arn", "account", "session", "role", "invoked_by", "access_key_id")
+ACTOR_FIELDS = (
+    "type",
+    "name",
+    "arn",
+    "account",
+    "session",
+    "role",
+    "issuer",
+    "invoked_by",
+    "access_key_id",
+)
 
 
 def _text(value: Any) -> str | None:
@@ -19,7 +30,7 @@ def _text(value: Any) -> str | None:
 
 
 def _arn_account(arn: str | None) -> str | None:
-    parts = arn.split(":", 5) if arn else []
+    parts = arn.split(":", 5) if arn and arn.startswith("arn:") else []
     return parts[4] or None if len(parts) > 4 else None
 
 
@@ -36,6 +47,15 @@ def _after_colon(principal_id: str | None) -> str | None:
     return None
 
 
+def _role_arn(issuer: dict[str, Any]) -> str | None:
+    """The session issuer's ARN when the issuer is a role (not the user behind a federation)."""
+    arn = _text(issuer.get("arn"))
+    kind = _text(issuer.get("type"))
+    if arn and (kind == "Role" or (kind is None and ":role/" in arn)):
+        return arn
+    return None
+
+
 def resolve_actor(identity: Any) -> Actor:
     """Resolve `userIdentity` (which may be missing or malformed) into the alert's actor."""
     actor: Actor = dict.fromkeys(ACTOR_FIELDS)
@@ -46,13 +66,19 @@ def resolve_actor(identity: Any) -> Actor:
     principal_id = _text(identity.get("principalId"))
     actor["type"] = kind
     actor["arn"] = arn
-    actor["account"] = _text(identity.get("accountId")) or _arn_account(arn)
+    # Web identity users carry no accountId; their identity provider's ARN names the account.
+    actor["account"] = (
+        _text(identity.get("accountId"))
+        or _arn_account(arn)
+        or _arn_account(_text(identity.get("identityProvider")))
+    )
     actor["invoked_by"] = _text(identity.get("invokedBy"))
     actor["access_key_id"] = _text(identity.get("accessKeyId"))
     user_name = _text(identity.get("userName"))
     context = identity.get("sessionContext")
     issuer = context.get("sessionIssuer") if isinstance(context, dict) else None
     issuer = issuer if isinstance(issuer, dict) else {}
+    actor["issuer"] = _text(issuer.get("arn"))
     on_behalf_of = identity.get("onBehalfOf")
     person = _text(on_behalf_of.get("userId")) if isinstance(on_behalf_of, dict) else None
 
@@ -61,17 +87,19 @@ def resolve_actor(identity: Any) -> Actor:
     elif kind == "IAMUser":
         actor["name"] = user_name or next(iter(_arn_tail(arn, ":user/")[-1:]), None)
     elif kind == "AssumedRole":
-        tail = _arn_tail(arn, ":assumed-role/")
-        role_name = _text(issuer.get("userName")) or (tail[0] if tail else None)
-        session = (tail[1] if len(tail) > 1 else None) or _after_colon(principal_id)
-        actor["role"] = _text(issuer.get("arn"))
+        # `assumed-role/ROLE/SESSION`; session names cannot contain `/`, so the session is last.
+        tail = [part for part in _arn_tail(arn, ":assumed-role/") if part]
+        role_name = _text(issuer.get("userName")) or (tail[-2] if len(tail) > 1 else None)
+        role_name = role_name or (tail[0] if tail else None)
+        session = (tail[-1] if len(tail) > 1 else None) or _after_colon(principal_id)
+        actor["role"] = _role_arn(issuer)
         actor["session"] = session
         is_sso = bool(role_name and role_name.startswith(SSO_ROLE_PREFIX))
         actor["name"] = person or (session if is_sso else role_name)
     elif kind == "FederatedUser":
         tail = _arn_tail(arn, ":federated-user/")
         actor["name"] = (tail[0] if tail else None) or _after_colon(principal_id)
-        actor["role"] = _text(issuer.get("arn"))
+        actor["role"] = _role_arn(issuer)  # None: a federated user's issuer is a user or root
     elif kind == "IdentityCenterUser":
         actor["name"] = person or user_name
     elif kind == "AWSService":

@@ -54,14 +54,19 @@ def _resource(kind: str | None, value: str, account: str | None = None) -> Resou
 
 
 def extract_resources(record: dict[str, Any]) -> list[Resource]:
+    """The record's listed `resources`; failing those, up to three from its request parameters.
+
+    A listed resource names itself by `ARN`, or by `ARNPrefix` (S3 data events on a prefix).
+    """
     listed = record.get("resources")
     if isinstance(listed, list) and listed:
         found: list[Resource] = []
         for item in listed:
-            if isinstance(item, dict) and _text(item.get("ARN")):
-                found.append(
-                    _resource(_text(item.get("type")), item["ARN"], _text(item.get("accountId")))
-                )
+            if not isinstance(item, dict):
+                continue
+            arn = _text(item.get("ARN")) or _text(item.get("ARNPrefix"))
+            if arn:
+                found.append(_resource(_text(item.get("type")), arn, _text(item.get("accountId"))))
         if found:
             return found
     params = record.get("requestParameters")
