@@ -51,6 +51,9 @@ class _LookupEvents:
         self, obj: dict[str, Any], place: Place, decoder: Decoder, depth: int
     ) -> Iterator[SourcedRecord]:
         tally = decoder.tally
+        if not obj["Events"]:
+            tally.skip(place, "lookup-events output with no events")
+            return
         for index, event in enumerate(obj["Events"]):
             event_place = place.child(f"Events[{index}].CloudTrailEvent", self.name)
             text = event["CloudTrailEvent"]

@@ -80,6 +80,9 @@ class _Document:
                 f"messageType {message_type!r}, logEvents {describe_keys(log_events)}",
             )
             return
+        if not log_events:
+            tally.skip(place, "CloudWatch Logs data message with no log events")
+            return
         loads = orjson.loads
         for index, log_event in enumerate(log_events):
             message = log_event.get("message") if isinstance(log_event, dict) else None

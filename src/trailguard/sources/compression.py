@@ -14,11 +14,16 @@ class CompressionError(ValueError):
 
 
 def is_zlib_header(data: bytes) -> bool:
-    """RFC 1950: CM=8 in the low nibble and the 16-bit header a multiple of 31."""
+    """RFC 1950: CM=8 in the low nibble and the 16-bit header a multiple of 31.
+
+    FDICT (a preset dictionary, which nothing here could supply) must be clear: the check
+    is only two bytes, and without this, text such as `x = 1` or `80 ...` passes it.
+    """
     return (
         len(data) >= 2
         and data[0] & 0x0F == 8
         and data[0] >> 4 <= 7
+        and not data[1] & 0x20
         and ((data[0] << 8) | data[1]) % 31 == 0
     )
 
@@ -43,6 +48,8 @@ def decompress(data: bytes) -> bytes:
     total = 0
     try:
         while remaining:
+            if total >= MAX_EXPANSION:  # max_length 0 would mean no limit at all
+                raise CompressionError(f"{kind} data expands past {MAX_EXPANSION} bytes")
             inflater = zlib.decompressobj(wbits)
             chunk = inflater.decompress(remaining, MAX_EXPANSION - total)
             total += len(chunk)

@@ -59,6 +59,8 @@ class Decoder:
             self.tally.error(place, f"envelopes nested more than {MAX_NESTING} deep")
             return
         if isinstance(document, list):
+            if not document:
+                self.tally.skip(place, "empty array")
             for index, item in enumerate(document):
                 yield from self.document(item, place.child(f"[{index}]"), depth=depth + 1)
             return

@@ -39,7 +39,7 @@ class _Event:
         detail_type = obj.get("detail-type")
         detail = obj.get("detail")
         detail_place = place.child("detail", NAME)
-        if detail_type in CLOUDTRAIL_DETAIL_TYPES:
+        if isinstance(detail_type, str) and detail_type in CLOUDTRAIL_DETAIL_TYPES:
             if isinstance(detail, dict) and is_cloudtrail_record(detail):
                 tally.records += 1
                 yield SourcedRecord(detail, detail_place)
@@ -50,7 +50,7 @@ class _Event:
             version = detail.get("event-version") if isinstance(detail, dict) else None
             ref = s3_notifications.from_eventbridge_detail(detail)
             if version is not None and not str(version).startswith(SUPPORTED_S3_EVENT_VERSION):
-                tally.error(detail_place, "unsupported S3 EventBridge event-version", version)
+                tally.error(detail_place, "unsupported S3 EventBridge event-version", str(version))
             elif ref is None:
                 tally.error(detail_place, "Object Created without bucket and key")
             else:

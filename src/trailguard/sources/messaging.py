@@ -32,6 +32,9 @@ class _RecordsContainer:
         self, obj: dict[str, Any], place: Place, decoder: Decoder, depth: int
     ) -> Iterator[SourcedRecord]:
         tally = decoder.tally
+        if not obj["Records"]:
+            tally.skip(place, "empty Records list")
+            return
         for index, element in enumerate(obj["Records"]):
             step = f"Records[{index}]"
             if is_cloudtrail_record(element):
@@ -47,7 +50,8 @@ class _RecordsContainer:
                 else:
                     yield from decoder.bytes(body, body_place, strict=True, depth=depth)
             elif element.get("EventSource") == "aws:sns":
-                message = _text_bytes((element.get("Sns") or {}).get("Message"))
+                sns = element.get("Sns")
+                message = _text_bytes(sns.get("Message") if isinstance(sns, dict) else None)
                 message_place = place.child(f"{step}.Sns.Message", "sns")
                 if message is None:
                     tally.error(message_place, "SNS record has no text message")

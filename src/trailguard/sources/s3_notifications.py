@@ -33,19 +33,31 @@ class S3ObjectRef:
         return f"s3://{self.bucket}/{self.key}"
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one: notifications are not trusted."""
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def from_notification_record(record: dict[str, Any]) -> S3ObjectRef | None:
     """An `s3:ObjectCreated:*` notification record; keys there are URL-encoded (+ is space)."""
     s3 = record.get("s3")
     if not isinstance(s3, dict):
         return None
-    bucket = (s3.get("bucket") or {}).get("name")
-    obj = s3.get("object") or {}
+    bucket = _object(s3.get("bucket")).get("name")
+    obj = _object(s3.get("object"))
     key = obj.get("key")
     if not isinstance(bucket, str) or not isinstance(key, str):
         return None
     size = obj.get("size")
     return S3ObjectRef(
-        bucket, unquote_plus(key), size if isinstance(size, int) else None, obj.get("versionId")
+        bucket,
+        unquote_plus(key),
+        size if isinstance(size, int) else None,
+        _text(obj.get("versionId")),
     )
 
 
@@ -53,13 +65,15 @@ def from_eventbridge_detail(detail: Any) -> S3ObjectRef | None:
     """An EventBridge "Object Created" detail; keys there are not URL-encoded."""
     if not isinstance(detail, dict):
         return None
-    bucket = (detail.get("bucket") or {}).get("name")
-    obj = detail.get("object") or {}
+    bucket = _object(detail.get("bucket")).get("name")
+    obj = _object(detail.get("object"))
     key = obj.get("key")
     if not isinstance(bucket, str) or not isinstance(key, str):
         return None
     size = obj.get("size")
-    return S3ObjectRef(bucket, key, size if isinstance(size, int) else None, obj.get("version-id"))
+    return S3ObjectRef(
+        bucket, key, size if isinstance(size, int) else None, _text(obj.get("version-id"))
+    )
 
 
 def decode_notification_record(

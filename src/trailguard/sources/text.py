@@ -29,8 +29,9 @@ def parse_documents(
 ) -> Iterator[tuple[Any, Place]]:
     """Yield each JSON document in `data` with its place.
 
-    A single document is tried first; if that fails but the first line alone is JSON, the
-    input is JSON lines and each line stands alone (a bad line is reported, the rest go on).
+    A single document is tried first; if that fails but the first line alone is JSON (or,
+    when the first line is the bad one, most lines are), the input is JSON lines and each
+    line stands alone (a bad line is reported, the rest go on).
     Input that does not look like JSON at all is a skip, or an error when `strict` (where
     JSON was promised, as in an SQS body).
     """
@@ -54,7 +55,7 @@ def parse_documents(
     except orjson.JSONDecodeError as whole_error:
         lines = body.splitlines()
         first_line = next((line for line in lines if line.strip()), b"")
-        if len(lines) < 2 or not _parses(first_line):
+        if len(lines) < 2 or not (_parses(first_line) or _mostly_json(lines)):
             tally.error(place, "invalid JSON", json_error(whole_error))
             return
     yield from _json_lines(lines, place, tally)
@@ -66,6 +67,12 @@ def _parses(line: bytes) -> bool:
     except orjson.JSONDecodeError:
         return False
     return True
+
+
+def _mostly_json(lines: list[bytes]) -> bool:
+    """More than half the non-blank lines parse alone: JSON lines, not one broken document."""
+    texts = [line for line in lines if line.strip()]
+    return 2 * sum(map(_parses, texts)) > len(texts)
 
 
 def _json_lines(lines: list[bytes], place: Place, tally: InputTally) -> Iterator[tuple[Any, Place]]:
