@@ -522,3 +522,14 @@ def test_docs_example_is_what_the_handler_writes(capsys: pytest.CaptureFixture[s
     blocks = re.findall(r"```json\n(.*?)```", ALERTS_DOC.read_text(), re.DOTALL)
     documented = [json.loads(block) for block in blocks if '"alert_id"' in block]
     assert written in documented
+
+
+def test_insight_event_alert_names_the_api_call_it_is_about():
+    """Insight records have no top-level eventName; the alert names the call from insightDetails."""
+    path = SHARED / "events/awsdocs_log_files/cloudtrail-event-reference_block1_insight_event.json"
+    record = json.loads(path.read_text())
+    assert "eventName" not in record
+    alert = build_alert(Finding("t.insight", Severity.INFO, "t", record, Place(str(path))))
+    assert alert["event_name"] == "CompleteLifecycleAction"
+    assert alert["event_source"] == "autoscaling.amazonaws.com"
+    assert alert["event_type"] == "AwsCloudTrailInsight"

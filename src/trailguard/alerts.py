@@ -60,6 +60,12 @@ def _canonical(value: Any) -> bytes:
     return "".join(out).encode()
 
 
+def _insight_subject(record: dict[str, Any], key: str) -> str | None:
+    """Insight events name the API call whose rate or errors were unusual in insightDetails."""
+    details = record.get("insightDetails")
+    return _text(details.get(key)) if isinstance(details, dict) else None
+
+
 def alert_id(rule_id: str, event_id: Any, record: dict[str, Any]) -> str:
     """Stable across redeliveries: rule plus eventID, or plus the record's content without one."""
     if isinstance(event_id, str) and event_id:
@@ -85,8 +91,8 @@ def build_alert(finding: Finding) -> Alert:
         "tags": list(finding.tags),
         "event_id": event_id,
         "event_time": _text(get("eventTime")),
-        "event_name": _text(get("eventName")),
-        "event_source": _text(get("eventSource")),
+        "event_name": _text(get("eventName")) or _insight_subject(record, "eventName"),
+        "event_source": _text(get("eventSource")) or _insight_subject(record, "eventSource"),
         "event_type": _text(get("eventType")),
         "aws_region": _text(get("awsRegion")),
         "account_id": _text(get("recipientAccountId")),
