@@ -575,3 +575,10 @@ def test_any_json_as_user_identity(identity: Any) -> None:
     assert all(value is None or isinstance(value, str) for value in resolved.values())
     assert all(value != "" for value in resolved.values())
     assert isinstance(actor_label(resolved), str)
+
+
+def test_iam_user_arn_without_a_name_gives_null_not_empty() -> None:
+    """Found by hypothesis: `arn:aws:iam::1:user/` once resolved to the name ''."""
+    resolved = resolve_actor({"type": "IAMUser", "arn": "arn:aws:iam::1:user/"})
+    assert resolved["name"] is None
+    assert resolved["account"] == "1"

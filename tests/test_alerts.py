@@ -232,13 +232,16 @@ def test_failed_call_by_a_role_session() -> None:
 
 
 def test_insight_event_has_nulls_not_errors() -> None:
-    """No userIdentity, eventName, eventSource or request: every such field is null."""
+    """No userIdentity, source IP, agent or request: every such field is null.
+
+    (eventName and eventSource come from insightDetails: see the test below.)
+    """
     (item,) = decoded(
         "events/awsdocs_log_files/cloudtrail-event-reference_block1_insight_event.json"
     )
     alert = build_alert(finding(item))
     assert alert["event_type"] == "AwsCloudTrailInsight"
-    for key in ("event_name", "event_source", "source_ip", "user_agent", "error_code"):
+    for key in ("source_ip", "user_agent", "error_code"):
         assert alert[key] is None
     assert set(alert["actor"].values()) == {None}
     assert alert["resources"] == []

@@ -85,7 +85,8 @@ def resolve_actor(identity: Any) -> Actor:
     if kind == "Root":
         actor["name"] = user_name or "root"
     elif kind == "IAMUser":
-        actor["name"] = user_name or next(iter(_arn_tail(arn, ":user/")[-1:]), None)
+        tail = _arn_tail(arn, ":user/")
+        actor["name"] = user_name or (_text(tail[-1]) if tail else None)
     elif kind == "AssumedRole":
         # `assumed-role/ROLE/SESSION`; session names cannot contain `/`, so the session is last.
         tail = [part for part in _arn_tail(arn, ":assumed-role/") if part]
