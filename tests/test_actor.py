@@ -7,7 +7,6 @@ CloudTrail user guide's `userIdentity` examples.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,42 +14,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import JSON_VALUES, SHARED_DATA, decoded, edge_case
 from trailguard.actor import ACTOR_FIELDS, Actor, actor_label, resolve_actor
 from trailguard.model import Place
 from trailguard.sources import Decoder
 from trailguard.tally import InputTally
 
-SHARED = Path(__file__).resolve().parent / "fixtures" / "shared_data"
 STRATUS_LOGS = "envelopes/s3/cloudtrail_log_files"
-
-
-def decoded(relative: str) -> list[dict[str, Any]]:
-    """The records in one shared-data file, decoded as the CLI and the Lambda decode them."""
-    tally = InputTally()
-    path = SHARED / relative
-    records = [item.record for item in Decoder(tally).bytes(path.read_bytes(), Place(relative))]
-    assert records, f"no records in {relative}"
-    assert not tally.errors
-    return records
 
 
 def catalogued(file: str, line: int) -> dict[str, Any]:
     """The record on `line` of an events/*.jsonl catalogue (`event`, or the `raw_json` text)."""
-    entry = orjson.loads((SHARED / "events" / file).read_text().splitlines()[line - 1])
+    entry = orjson.loads((SHARED_DATA / "events" / file).read_text().splitlines()[line - 1])
     record = orjson.loads(entry["raw_json"]) if "raw_json" in entry else entry["event"]
     assert isinstance(record, dict)
     return record
-
-
-def edge_case(name: str) -> dict[str, Any]:
-    """A parser_edge_cases.jsonl record by its `name`."""
-    for text in (SHARED / "events" / "parser_edge_cases.jsonl").read_text().splitlines():
-        entry = orjson.loads(text)
-        if entry["name"] == name:
-            record = orjson.loads(entry["raw_json"])
-            assert isinstance(record, dict)
-            return record
-    raise LookupError(name)
 
 
 def actor(**fields: str | None) -> Actor:
@@ -454,11 +432,11 @@ def test_records_without_user_identity(record: dict[str, Any]) -> None:
 def test_every_real_identity_resolves() -> None:
     """Every record in the shared data: all fields, strings or null, and the types seen."""
     types: set[str | None] = set()
-    for path in sorted(SHARED.rglob("*")):
+    for path in sorted(SHARED_DATA.rglob("*")):
         if not path.is_file():
             continue
         tally = InputTally()
-        relative = str(path.relative_to(SHARED))
+        relative = str(path.relative_to(SHARED_DATA))
         for item in Decoder(tally).bytes(path.read_bytes(), Place(relative)):
             resolved = resolve_actor(item.record.get("userIdentity"))
             assert tuple(resolved) == ACTOR_FIELDS
@@ -497,20 +475,6 @@ def test_actor_label(fields: dict[str, str], label: str) -> None:
 
 # --- anything at all -----------------------------------------------------------------------
 
-JSON_SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=30)
-)
-JSON_VALUES = st.recursive(
-    JSON_SCALARS,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
 IDENTITY_TYPES = (
     "Root",
     "IAMUser",

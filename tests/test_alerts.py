@@ -15,6 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import REPO, SHARED_DATA
+from conftest import decoded_items as decoded
 from trailguard import aws_lambda
 from trailguard.actor import ACTOR_FIELDS
 from trailguard.alerts import SCHEMA_VERSION, alert_id, build_alert
@@ -23,8 +25,6 @@ from trailguard.model import SEVERITY_LABELS, Finding, Place, Severity, SourcedR
 from trailguard.sources import Decoder
 from trailguard.tally import InputTally
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO / "tests" / "fixtures" / "shared_data"
 ALERTS_DOC = REPO / "docs" / "alerts.md"
 LOG_FILES = "envelopes/s3/cloudtrail_log_files"
 STRATUS_AWSLOGS = "envelopes/cloudwatch_logs/stratus_awslogs"
@@ -77,17 +77,9 @@ HEX_ID = re.compile(r"[0-9a-f]{32}")
 # --- real data -----------------------------------------------------------------------------
 
 
-def decoded(relative: str) -> list[SourcedRecord]:
-    """The records of one shared-data file, with their places, as the CLI decodes them."""
-    tally = InputTally()
-    items = list(Decoder(tally).bytes((SHARED / relative).read_bytes(), Place(relative)))
-    assert items, f"no records in {relative}"
-    return items
-
-
 def catalogue_records(path: Path) -> Iterator[SourcedRecord]:
     """The records an events/*.jsonl catalogue wraps (`event`, or the `raw_json` text)."""
-    relative = str(path.relative_to(SHARED))
+    relative = str(path.relative_to(SHARED_DATA))
     for number, text in enumerate(path.read_text().splitlines(), start=1):
         entry = orjson.loads(text)
         record = orjson.loads(entry["raw_json"]) if "raw_json" in entry else entry.get("event")
@@ -103,10 +95,10 @@ def real_items() -> tuple[tuple[SourcedRecord, ...], InputTally]:
     tally = InputTally()
     decoder = Decoder(tally)
     items: list[SourcedRecord] = []
-    for path in sorted(SHARED.rglob("*")):
+    for path in sorted(SHARED_DATA.rglob("*")):
         if path.is_file():
-            items += decoder.bytes(path.read_bytes(), Place(str(path.relative_to(SHARED))))
-    for path in sorted((SHARED / "events").glob("*.jsonl")):
+            items += decoder.bytes(path.read_bytes(), Place(str(path.relative_to(SHARED_DATA))))
+    for path in sorted((SHARED_DATA / "events").glob("*.jsonl")):
         items += catalogue_records(path)
     return tuple(items), tally
 
@@ -517,7 +509,9 @@ def test_docs_name_every_field() -> None:
 def test_docs_example_is_what_the_handler_writes(capsys: pytest.CaptureFixture[str]) -> None:
     """The complete example in docs/alerts.md is real output; regenerate it if this fails."""
     event = json.loads(
-        (SHARED / STRATUS_AWSLOGS / "stratus_aws.defense-evasion.cloudtrail-stop.json").read_text()
+        (
+            SHARED_DATA / STRATUS_AWSLOGS / "stratus_aws.defense-evasion.cloudtrail-stop.json"
+        ).read_text()
     )
     aws_lambda.handler(event, None)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -529,7 +523,10 @@ def test_docs_example_is_what_the_handler_writes(capsys: pytest.CaptureFixture[s
 
 def test_insight_event_alert_names_the_api_call_it_is_about():
     """Insight records have no top-level eventName; the alert names the call from insightDetails."""
-    path = SHARED / "events/awsdocs_log_files/cloudtrail-event-reference_block1_insight_event.json"
+    path = (
+        SHARED_DATA
+        / "events/awsdocs_log_files/cloudtrail-event-reference_block1_insight_event.json"
+    )
     record = json.loads(path.read_text())
     assert "eventName" not in record
     alert = build_alert(Finding("t.insight", Severity.INFO, "t", record, Place(str(path))))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -11,37 +10,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import JSON_VALUES, SHARED_DATA, decoded, edge_case
 from trailguard.model import Place
 from trailguard.resources import MAX_DERIVED, Resource, extract_resources, resource_label
 from trailguard.sources import Decoder
 from trailguard.tally import InputTally
 
-SHARED = Path(__file__).resolve().parent / "fixtures" / "shared_data"
 LOG_FILES = "envelopes/s3/cloudtrail_log_files"
 STRATUS_AWSLOGS = "envelopes/cloudwatch_logs/stratus_awslogs"
 RESOURCE_KEYS = ("type", "arn", "name", "account_id")
 
 
-def decoded(relative: str) -> list[dict[str, Any]]:
-    tally = InputTally()
-    path = SHARED / relative
-    records = [item.record for item in Decoder(tally).bytes(path.read_bytes(), Place(relative))]
-    assert records, f"no records in {relative}"
-    return records
-
-
 def first_named(relative: str, event_name: str) -> dict[str, Any]:
     return next(r for r in decoded(relative) if r.get("eventName") == event_name)
-
-
-def edge_case(name: str) -> dict[str, Any]:
-    for text in (SHARED / "events" / "parser_edge_cases.jsonl").read_text().splitlines():
-        entry = orjson.loads(text)
-        if entry["name"] == name:
-            record = orjson.loads(entry["raw_json"])
-            assert isinstance(record, dict)
-            return record
-    raise LookupError(name)
 
 
 def derived(kind: str, value: str) -> Resource:
@@ -291,10 +272,10 @@ def test_resource_label() -> None:
 
 def test_every_real_record() -> None:
     with_resources = 0
-    for path in sorted(SHARED.rglob("*")):
+    for path in sorted(SHARED_DATA.rglob("*")):
         if not path.is_file():
             continue
-        relative = str(path.relative_to(SHARED))
+        relative = str(path.relative_to(SHARED_DATA))
         for item in Decoder(InputTally()).bytes(path.read_bytes(), Place(relative)):
             resources = extract_resources(item.record)
             with_resources += bool(resources)
@@ -305,17 +286,6 @@ def test_every_real_record() -> None:
     assert with_resources > 100
 
 
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
 PARAMETER_NAMES = st.sampled_from(["name", "bucketName", "groupId", "policyArn", "trailName", "x"])
 RESOURCE_ENTRIES = st.fixed_dictionaries(
     {},
