@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO, SHARED_DATA
+from conftest import JSON_VALUES, REPO, SHARED_DATA
 from conftest import decoded_items as decoded
 from trailguard import aws_lambda
 from trailguard.actor import ACTOR_FIELDS
@@ -411,17 +411,6 @@ def test_every_real_record_with_any_rule() -> None:
 # --- anything a record may lack or get wrong -----------------------------------------------
 
 DELETE = object()
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
 CHANGES = st.just(DELETE) | JSON_VALUES
 READ_FIELDS = (
     "eventID",
