@@ -68,6 +68,15 @@ class SourcedRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Threshold:
+    """Fire only when `count` matches share a group key within `window_seconds`."""
+
+    count: int
+    window_seconds: int
+    group_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One rule's verdict on one record; alerts are built from findings."""
 
@@ -79,3 +88,7 @@ class Finding:
     description: str = ""
     references: tuple[str, ...] = ()
     tags: tuple[str, ...] = field(default=())
+    runbook: str = ""
+    context: dict[str, Any] | None = None
+    """Why it fired: the values that matched, and for thresholds the count and window."""
+    threshold: Threshold | None = None

@@ -1,0 +1,130 @@
+"""The detector: records through the packs, then overrides, allowlists and thresholds.
+
+This is the whole path from records to findings that every front door uses (CLI, Lambda,
+backfill), so the same records give the same alerts everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from trailguard.allowlist import Allowlist
+from trailguard.config import Config
+from trailguard.engine import Engine
+from trailguard.model import Finding, SourcedRecord, Threshold
+from trailguard.rules.context import RecordContext
+from trailguard.state import StateStore
+from trailguard.state.memory import MemoryStore
+from trailguard.tally import InputTally
+
+Clock = Callable[[], dt.datetime]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Detector:
+    def __init__(
+        self,
+        engine: Engine,
+        config: Config | None = None,
+        store: StateStore | None = None,
+        clock: Clock = _utc_now,
+    ) -> None:
+        self.engine = engine
+        self.config = config or Config()
+        self.store: StateStore = store if store is not None else MemoryStore()
+        self.clock = clock
+        self.disabled = frozenset(
+            rule_id for rule_id, o in self.config.overrides.items() if o.enabled is False
+        )
+        self.severities = {
+            rule_id: o.severity for rule_id, o in self.config.overrides.items() if o.severity
+        }
+        self.allowlist: Allowlist = self.config.allowlist
+        self.suppressed: Counter[str] = Counter()
+        self.below_threshold = 0
+
+    def run(self, items: Iterable[SourcedRecord], tally: InputTally) -> Iterator[Finding]:
+        today = self.clock().date()
+        for finding in self.engine.run(items, tally):
+            if finding.rule_id in self.disabled:
+                continue
+            severity = self.severities.get(finding.rule_id)
+            if severity is not None:
+                finding = replace(finding, severity=severity)
+            if self.allowlist.entries:
+                entry = self.allowlist.match(finding, RecordContext(finding.record), today)
+                if entry is not None:
+                    self.suppressed[f"{entry.label} ({entry.reason})"] += 1
+                    continue
+            if finding.threshold is not None:
+                crossed = self._threshold(finding, finding.threshold)
+                if crossed is None:
+                    self.below_threshold += 1
+                    continue
+                finding = crossed
+            yield finding
+
+    def _threshold(self, finding: Finding, threshold: Threshold) -> Finding | None:
+        ctx = RecordContext(finding.record)
+        group = {path: _first(ctx.values(tuple(path.split(".")))) for path in threshold.group_by}
+        key = "\x1f".join([finding.rule_id, *(str(v) for v in group.values())])
+        at = event_epoch(finding.record) or self.clock().timestamp()
+        count = self.store.window_hit(key, at, threshold.window_seconds, threshold.count)
+        if count is None:
+            return None
+        context = dict(finding.context or {})
+        context["threshold"] = {
+            "count": count,
+            "window_seconds": threshold.window_seconds,
+            "group": group,
+        }
+        title = f"{finding.title} ({count} in {_duration(threshold.window_seconds)})"
+        return replace(finding, title=title, context=context)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "suppressed": sum(self.suppressed.values()),
+            "suppressed_by_entry": dict(sorted(self.suppressed.items())),
+            "below_threshold": self.below_threshold,
+        }
+
+
+def _first(values: list[Any]) -> Any:
+    return values[0] if values else None
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def event_epoch(record: dict[str, Any]) -> float | None:
+    """The record's eventTime in epoch seconds, so windows follow event time (backfills too)."""
+    text = record.get("eventTime")
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+def build_detector(config: Config | None = None, store: StateStore | None = None) -> Detector:
+    """The packs the configuration enables, wrapped with its overrides and allowlist."""
+    from trailguard.rules.packs import load_packs
+
+    config = config or Config()
+    loaded = load_packs(config)
+    return Detector(Engine(loaded.packs), config, store)

@@ -1,0 +1,227 @@
+"""Conditions: a small boolean language over record fields, compiled once into a tree.
+
+A mapping is `all` of its entries; an entry is `path: matcher`, or one of the keys `all`,
+`any`, `not`, `predicate`. A matcher is a scalar (equals), a list (one of), or a mapping of
+operators (`matchers.OPERATORS`) that must all hold for one value. Paths are dotted and
+enter lists, so a condition holds when any element matches (docs/rules.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from trailguard.rules import predicates
+from trailguard.rules.context import Path, RecordContext
+from trailguard.rules.errors import RuleSyntaxError
+from trailguard.rules.matchers import OPERATORS, Test, compile_operator
+
+BOOLEAN_KEYS = ("all", "any", "not", "predicate")
+MAX_EVIDENCE_VALUES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Whether a condition held for a record, in words, with the parts that decided it."""
+
+    held: bool
+    text: str
+    parts: tuple[Explanation, ...] = field(default=())
+
+    def lines(self, depth: int = 0) -> list[str]:
+        mark = "✓" if self.held else "✗"
+        out = [f"{'  ' * depth}{mark} {self.text}"]
+        for part in self.parts:
+            out += part.lines(depth + 1)
+        return out
+
+
+class Condition(Protocol):
+    def test(self, ctx: RecordContext) -> bool: ...
+
+    def explain(self, ctx: RecordContext) -> Explanation: ...
+
+    def evidence(self, ctx: RecordContext, out: dict[str, Any]) -> None:
+        """Add the values that made this condition hold (called only for findings)."""
+
+
+def _show(values: list[Any]) -> str:
+    shown = ", ".join(repr(v) for v in values[:MAX_EVIDENCE_VALUES])
+    return f"[{shown}{', ...' if len(values) > MAX_EVIDENCE_VALUES else ''}]"
+
+
+class FieldMatch:
+    __slots__ = ("exists", "label", "path", "spec", "tests")
+
+    def __init__(self, label: str, tests: list[Test], exists: bool | None, spec: str) -> None:
+        self.label = label
+        self.path: Path = tuple(label.split("."))
+        self.tests = tests
+        self.exists = exists
+        self.spec = spec
+
+    def test(self, ctx: RecordContext) -> bool:
+        values = ctx.values(self.path)
+        if self.exists is not None and bool(values) is not self.exists:
+            return False
+        if not self.tests:
+            return True
+        tests = self.tests
+        return any(all(t(v) for t in tests) for v in values)
+
+    def explain(self, ctx: RecordContext) -> Explanation:
+        values = ctx.values(self.path)
+        found = _show(values) if values else "missing"
+        return Explanation(self.test(ctx), f"{self.label} {self.spec} (found {found})")
+
+    def evidence(self, ctx: RecordContext, out: dict[str, Any]) -> None:
+        values = ctx.values(self.path)
+        matching = [v for v in values if all(t(v) for t in self.tests)] if self.tests else values
+        if matching:
+            out[self.label] = matching[:MAX_EVIDENCE_VALUES]
+
+
+class AllOf:
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[Condition]) -> None:
+        self.parts = tuple(parts)
+
+    def test(self, ctx: RecordContext) -> bool:
+        return all(part.test(ctx) for part in self.parts)
+
+    def explain(self, ctx: RecordContext) -> Explanation:
+        parts = tuple(part.explain(ctx) for part in self.parts)
+        return Explanation(all(p.held for p in parts), "all of", parts)
+
+    def evidence(self, ctx: RecordContext, out: dict[str, Any]) -> None:
+        for part in self.parts:
+            part.evidence(ctx, out)
+
+
+class AnyOf:
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[Condition]) -> None:
+        self.parts = tuple(parts)
+
+    def test(self, ctx: RecordContext) -> bool:
+        return any(part.test(ctx) for part in self.parts)
+
+    def explain(self, ctx: RecordContext) -> Explanation:
+        parts = tuple(part.explain(ctx) for part in self.parts)
+        return Explanation(any(p.held for p in parts), "any of", parts)
+
+    def evidence(self, ctx: RecordContext, out: dict[str, Any]) -> None:
+        for part in self.parts:
+            if part.test(ctx):
+                part.evidence(ctx, out)
+
+
+class Not:
+    __slots__ = ("part",)
+
+    def __init__(self, part: Condition) -> None:
+        self.part = part
+
+    def test(self, ctx: RecordContext) -> bool:
+        return not self.part.test(ctx)
+
+    def explain(self, ctx: RecordContext) -> Explanation:
+        inner = self.part.explain(ctx)
+        return Explanation(not inner.held, "not", (inner,))
+
+    def evidence(self, ctx: RecordContext, out: dict[str, Any]) -> None:
+        return None
+
+
+class PredicateCall:
+    __slots__ = ("args", "predicate")
+
+    def __init__(self, predicate: predicates.Predicate, args: Mapping[str, Any]) -> None:
+        self.predicate = predicate
+        self.args = args
+
+    def test(self, ctx: RecordContext) -> bool:
+        return self.predicate.function(ctx, self.args)
+
+    def explain(self, ctx: RecordContext) -> Explanation:
+        args = f" {dict(self.args)}" if self.args else ""
+        text = f"predicate {self.predicate.name}{args}: {self.predicate.summary}"
+        return Explanation(self.test(ctx), text)
+
+    def evidence(self, ctx: RecordContext, out: dict[str, Any]) -> None:
+        out[f"predicate:{self.predicate.name}"] = True
+
+
+def compile_condition(spec: Any, where: str = "where") -> Condition:
+    """Compile YAML into a condition tree; errors name the field path inside the rule."""
+    if not isinstance(spec, dict) or not spec:
+        raise RuleSyntaxError(where, "expected a mapping of `path: matcher` or all/any/not")
+    if "predicate" in spec:
+        return _predicate(spec, where)
+    parts: list[Condition] = []
+    for key, value in spec.items():
+        if not isinstance(key, str) or not key:
+            raise RuleSyntaxError(where, f"{key!r} is not a field path")
+        if key in ("all", "any"):
+            if not isinstance(value, list) or not value:
+                raise RuleSyntaxError(f"{where}.{key}", "expected a non-empty list of conditions")
+            nodes = [compile_condition(v, f"{where}.{key}[{i}]") for i, v in enumerate(value)]
+            parts.append(AllOf(nodes) if key == "all" else AnyOf(nodes))
+        elif key == "not":
+            parts.append(Not(compile_condition(value, f"{where}.not")))
+        elif key == "args":
+            raise RuleSyntaxError(f"{where}.args", "`args` goes with `predicate`")
+        else:
+            parts.append(compile_field(key, value, f"{where}.{key}"))
+    return parts[0] if len(parts) == 1 else AllOf(parts)
+
+
+def compile_field(path: str, matcher: Any, where: str) -> FieldMatch:
+    if any(not part for part in path.split(".")):
+        raise RuleSyntaxError(where, "a field path is dot-separated names, e.g. userIdentity.type")
+    if isinstance(matcher, dict):
+        if not matcher:
+            raise RuleSyntaxError(where, f"empty matcher; use one of: {', '.join(OPERATORS)}")
+        tests: list[Test] = []
+        exists: bool | None = None
+        for operator, operand in matcher.items():
+            if operator == "exists":
+                if not isinstance(operand, bool):
+                    raise RuleSyntaxError(f"{where}.exists", "expected true or false")
+                exists = operand
+                continue
+            try:
+                tests.append(compile_operator(str(operator), operand))
+            except RuleSyntaxError as exc:
+                raise exc.inside(where) from None
+        spec = " ".join(f"{op}: {operand!r}" for op, operand in matcher.items())
+        return FieldMatch(path, tests, exists, spec)
+    if isinstance(matcher, list):
+        try:
+            return FieldMatch(
+                path, [compile_operator("one_of", matcher)], None, f"one of {matcher!r}"
+            )
+        except RuleSyntaxError as exc:
+            raise exc.inside(where) from None
+    try:
+        return FieldMatch(path, [compile_operator("equals", matcher)], None, f"= {matcher!r}")
+    except RuleSyntaxError as exc:
+        raise exc.inside(where) from None
+
+
+def _predicate(spec: dict[str, Any], where: str) -> PredicateCall:
+    extra = set(spec) - {"predicate", "args"}
+    if extra:
+        raise RuleSyntaxError(
+            where, f"a predicate takes only `predicate` and `args`, not {sorted(extra)}"
+        )
+    name = spec["predicate"]
+    args = spec.get("args") or {}
+    if not isinstance(args, dict):
+        raise RuleSyntaxError(f"{where}.args", "expected a mapping of argument names to values")
+    found = predicates.lookup(str(name), where)
+    found.check_args(args, f"{where}.args")
+    return PredicateCall(found, args)

@@ -1,0 +1,66 @@
+"""What a condition sees: the record, plus the resolved actor under the `actor.` root."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trailguard.actor import Actor, resolve_actor
+from trailguard.model import Record
+from trailguard.rules.names import base_event_name
+
+Path = tuple[str, ...]
+ACTOR_ROOT = "actor"
+
+
+class RecordContext:
+    """One record under evaluation; the actor is resolved only if a rule asks for it."""
+
+    __slots__ = ("_actor", "event_name", "record")
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+        name = record.get("eventName")
+        self.event_name = base_event_name(name) if isinstance(name, str) else ""
+        self._actor: Actor | None = None
+
+    @property
+    def actor(self) -> Actor:
+        if self._actor is None:
+            self._actor = resolve_actor(self.record.get("userIdentity"))
+        return self._actor
+
+    def values(self, path: Path) -> list[Any]:
+        """Every value at `path`; lists met on the way are entered ("any element matches")."""
+        if path[0] == ACTOR_ROOT and len(path) == 2:
+            value = self.actor.get(path[1])
+            return [] if value is None else [value]
+        return values_at(self.record, path)
+
+
+def values_at(root: Any, path: Path) -> list[Any]:
+    current: list[Any] = [root]
+    for part in path:
+        found: list[Any] = []
+        for value in current:
+            if isinstance(value, dict):
+                child = value.get(part)
+                if child is not None:
+                    found.append(child)
+        current = _flatten(found)
+        if not current:
+            return current
+    return current
+
+
+def _flatten(values: list[Any]) -> list[Any]:
+    if not any(isinstance(v, list) for v in values):
+        return values
+    flat: list[Any] = []
+    stack = list(reversed(values))
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(reversed(value))
+        elif value is not None:
+            flat.append(value)
+    return flat

@@ -1,0 +1,3 @@
+"""Predicates about compute (see docs/rules.md, "Predicates")."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Predicates about identity (see docs/rules.md, "Predicates")."""
+
+from __future__ import annotations

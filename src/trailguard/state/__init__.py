@@ -1,0 +1,19 @@
+"""State that outlives one record: threshold windows (and, with delivery, dedup keys).
+
+Stores share one small interface so the CLI (memory), and later DynamoDB and SQLite, are
+interchangeable.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class StateStore(Protocol):
+    def window_hit(self, key: str, at: float, window_seconds: int, threshold: int) -> int | None:
+        """Count a hit for `key` at time `at` (epoch seconds).
+
+        Returns the number of hits within the window ending at `at` when it reaches
+        `threshold` (and then starts the count afresh, so one burst alerts once); else None.
+        """
+        ...
