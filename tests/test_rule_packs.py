@@ -25,6 +25,7 @@ def test_rule_passes_its_inline_tests(rule):
 
 @pytest.mark.parametrize("rule", RULES, ids=[rule.rule_id for rule in RULES])
 def test_rule_is_documented_and_referenced(rule):
-    assert rule.description and rule.title
+    assert rule.description
+    assert rule.title
     assert rule.references.get("pci_dss"), f"{rule.rule_id} names no PCI DSS requirement"
     assert rule.rule_id.split(".")[0] in {"cis", "threats"}
