@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,17 @@ JSON_VALUES = st.recursive(
     max_leaves=12,
 )
 """Any decoded JSON value: what a malformed record may hold in place of a field."""
+
+
+CATALOG_ONLY = REPO / "tests" / "fixtures" / "config" / "catalog_only.yaml"
+
+
+@pytest.fixture
+def catalog_only_lambda(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The Lambda handler configured, through TRAILGUARD_CONFIG, with the catalogue alone."""
+    from trailguard import aws_lambda
+
+    monkeypatch.setenv(aws_lambda.CONFIG_ENV, str(CATALOG_ONLY))
+    monkeypatch.setattr(aws_lambda, "_runtime", None)
+    yield
+    aws_lambda._runtime = None

@@ -159,6 +159,7 @@ def _outcome(record: Record) -> tuple[str, str] | None:
 # --- the defects ----------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("catalog_only_lambda")
 def test_whitelisted_record_skips_only_itself(capsys: pytest.CaptureFixture[str]) -> None:
     """The seed stops at the first whitelisted record and drops the rest of the batch
     (processLogMessage, main.go):
@@ -208,6 +209,7 @@ def test_whitelisted_record_skips_only_itself(capsys: pytest.CaptureFixture[str]
     assert summary["invalid"] == 0
 
 
+@pytest.mark.usefixtures("catalog_only_lambda")
 def test_unparsable_record_is_reported_and_skipped_and_the_batch_goes_on(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

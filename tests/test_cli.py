@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SHARED_DATA
+from conftest import CATALOG_ONLY, REPO, SHARED_DATA
 from trailguard import aws_lambda
 from trailguard.alerts import SCHEMA_VERSION
 from trailguard.cli import EXIT_ALERTS, EXIT_CLEAN, EXIT_ERRORS, main
 
 EXAMPLES = REPO / "examples"
+CATALOGUE = ("--config", str(CATALOG_ONLY))  # pins counts to the seed's catalogue
 STRATUS_AWSLOGS = SHARED_DATA / "envelopes/cloudwatch_logs/stratus_awslogs"
 TRUNCATED = SHARED_DATA / "envelopes/cloudwatch_logs/awsdocs_truncated_messages_example1.json"
 CLOUDTRAIL_DELETE = (
@@ -53,7 +54,7 @@ def test_colour_always_marks_severities(capsys):
 
 
 def test_jsonl_is_one_alert_per_line_in_the_schema(capsys):
-    status, out, err = scan(capsys, str(EXAMPLES), "--format", "jsonl")
+    status, out, err = scan(capsys, str(EXAMPLES), "--format", "jsonl", *CATALOGUE)
     alerts = jsonl(out)
     assert status == EXIT_CLEAN
     assert len(alerts) == 18
@@ -67,7 +68,7 @@ def test_jsonl_is_one_alert_per_line_in_the_schema(capsys):
 
 
 def test_json_document_has_alerts_and_summary(capsys):
-    _, out, _ = scan(capsys, str(EXAMPLES), "--format", "json")
+    _, out, _ = scan(capsys, str(EXAMPLES), "--format", "json", *CATALOGUE)
     document = json.loads(out)
     assert len(document["alerts"]) == document["summary"]["findings"] == 18
     assert document["summary"]["input"]["records"] == 20
@@ -75,7 +76,8 @@ def test_json_document_has_alerts_and_summary(capsys):
 
 
 def test_min_severity_filters_output_but_not_the_count(capsys):
-    _, out, _ = scan(capsys, str(EXAMPLES), "--format", "json", "--min-severity", "high")
+    args = ("--format", "json", "--min-severity", "high", *CATALOGUE)
+    _, out, _ = scan(capsys, str(EXAMPLES), *args)
     document = json.loads(out)
     assert {a["severity"] for a in document["alerts"]} == {"high"}
     assert document["summary"]["alerts_shown"] == 5

@@ -8,7 +8,7 @@ from trailguard import aws_lambda
 SHARED = Path(__file__).resolve().parent / "fixtures" / "shared_data"
 
 
-def test_handler_alerts_on_stop_logging(capsys):
+def test_handler_alerts_on_stop_logging(capsys, catalog_only_lambda):
     payload = SHARED / "envelopes/cloudwatch_logs/stratus_awslogs"
     event = json.loads((payload / "stratus_aws.defense-evasion.cloudtrail-stop.json").read_text())
     summary = aws_lambda.handler(event, None)

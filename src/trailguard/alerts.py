@@ -89,6 +89,8 @@ def build_alert(finding: Finding) -> Alert:
         "description": finding.description or None,
         "references": list(finding.references),
         "tags": list(finding.tags),
+        "runbook": finding.runbook or None,
+        "context": finding.context,
         "event_id": event_id,
         "event_time": _text(get("eventTime")),
         "event_name": _text(get("eventName")) or _insight_subject(record, "eventName"),

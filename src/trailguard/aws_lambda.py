@@ -1,27 +1,32 @@
 """The AWS Lambda entry point: `trailguard.aws_lambda.handler`.
 
-Import stays light (no boto3, packs compiled lazily once per container). Every alert is
-written as one JSON line to stdout, which CloudWatch Logs keeps; every skipped or invalid
-input is logged as a JSON line too, and the invocation returns a summary.
+Import stays light (no boto3; packs compiled once per container, on first use). Every
+alert is written as one JSON line to stdout, which CloudWatch Logs keeps; every skipped or
+invalid input is logged as a JSON line too, and the invocation returns a summary.
+Configuration: the YAML file named by TRAILGUARD_CONFIG (docs/configuration.md).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from trailguard.alerts import build_alert
-from trailguard.engine import Engine, default_engine
+from trailguard.config import Config, load_config
 from trailguard.model import Place
+from trailguard.pipeline import Detector, build_detector
 from trailguard.sinks import Sink
 from trailguard.sinks.log import LogSink
 from trailguard.sources import Decoder
 from trailguard.tally import InputTally, Problem
 
 ALERT_BATCH = 500
+CONFIG_ENV = "TRAILGUARD_CONFIG"
 
 
 class UnsupportedTriggerError(ValueError):
@@ -42,23 +47,28 @@ def trigger_of(event: Any) -> str:
     )
 
 
-def log_problem(problem: Problem) -> None:
-    line = {
-        "log_type": "trailguard.input",
-        "level": "WARNING" if problem.kind == "invalid" else "INFO",
-        "kind": problem.kind,
-        "reason": problem.reason,
-        "detail": problem.detail or None,
-        **problem.place.as_dict(),
-    }
+def log_line(line: dict[str, Any]) -> None:
     sys.stdout.buffer.write(orjson.dumps(line) + b"\n")
 
 
-class Runtime:
-    """What one container keeps between invocations: the compiled engine and the sinks."""
+def log_problem(problem: Problem) -> None:
+    log_line(
+        {
+            "log_type": "trailguard.input",
+            "level": "WARNING" if problem.kind == "invalid" else "INFO",
+            "kind": problem.kind,
+            "reason": problem.reason,
+            "detail": problem.detail or None,
+            **problem.place.as_dict(),
+        }
+    )
 
-    def __init__(self, engine: Engine, sinks: Sequence[Sink]) -> None:
-        self.engine = engine
+
+class Runtime:
+    """What one container keeps between invocations: the compiled detector and the sinks."""
+
+    def __init__(self, detector: Detector, sinks: Sequence[Sink]) -> None:
+        self.detector = detector
         self.sinks = tuple(sinks)
 
     def process(
@@ -67,9 +77,10 @@ class Runtime:
         trigger = trigger_of(event)
         tally = InputTally(listener=listener)
         items = Decoder(tally).document(event, Place(trigger, envelope=trigger))
+        suppressed_before = self.detector.stats()["suppressed"]
         batch: list[dict[str, Any]] = []
         alerts = 0
-        for finding in self.engine.run(items, tally):
+        for finding in self.detector.run(items, tally):
             batch.append(build_alert(finding))
             if len(batch) >= ALERT_BATCH:
                 alerts += self._deliver(batch)
@@ -79,6 +90,7 @@ class Runtime:
             "log_type": "trailguard.summary",
             "trigger": trigger,
             "alerts": alerts,
+            "suppressed": self.detector.stats()["suppressed"] - suppressed_before,
             **tally.as_dict(),
         }
 
@@ -88,6 +100,12 @@ class Runtime:
         return len(alerts)
 
 
+def load_lambda_config() -> Config:
+    """The file named by TRAILGUARD_CONFIG (packaged with the function), else the defaults."""
+    path = os.environ.get(CONFIG_ENV)
+    return load_config(Path(path)) if path else Config()
+
+
 _runtime: Runtime | None = None
 
 
@@ -95,13 +113,16 @@ def runtime() -> Runtime:
     """Built on first use and kept for the container's life."""
     global _runtime
     if _runtime is None:
-        _runtime = Runtime(default_engine(), [LogSink()])
+        config = load_lambda_config()
+        for warning in config.warnings():
+            log_line({"log_type": "trailguard.config", "level": "WARNING", "message": warning})
+        _runtime = Runtime(build_detector(config), [LogSink()])
     return _runtime
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Decode the trigger's event, classify every record, and emit the alerts."""
+    """Decode the trigger's event, evaluate every record, and emit the alerts."""
     summary = runtime().process(event)
-    sys.stdout.buffer.write(orjson.dumps(summary) + b"\n")
+    log_line(summary)
     sys.stdout.flush()
     return summary

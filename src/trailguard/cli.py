@@ -1,7 +1,7 @@
-"""The `trailguard` command.
+"""The `trailguard` command: argument parsing and dispatch to `trailguard.commands`.
 
-Exit status (docs/cli.md): 0 clean; 1 a finding at or above `--fail-on`; 2 a usage error or
-input that could not be read (input errors win: a scan with holes is not a clean result).
+Exit status (docs/cli.md): 0 clean; 1 a finding at or above `--fail-on` (or a failing rule
+test); 2 a usage error, bad configuration or rules, or input that could not be read.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 from trailguard import __version__
 from trailguard.model import SEVERITY_LABELS, Severity
-from trailguard.tally import InputTally, Problem
 
 EXIT_CLEAN = 0
 EXIT_ALERTS = 1
@@ -28,6 +27,8 @@ def _severity(text: str) -> Severity:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from trailguard.commands import explain, rules, scan
+
     parser = argparse.ArgumentParser(
         prog="trailguard",
         description="Watch AWS CloudTrail and alert on infrastructure changes that matter.",
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"trailguard {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    scan = commands.add_parser(
+    scanner = commands.add_parser(
         "scan",
         help="scan CloudTrail files, folders or stdin",
         description=(
@@ -46,83 +47,65 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or input errors.",
     )
-    scan.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
-    scan.add_argument(
+    scanner.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
+    scanner.add_argument(
         "--format",
         choices=("table", "jsonl", "json"),
         default="table",
         help="table (default), jsonl (one alert per line), or json (one document)",
     )
-    scan.add_argument(
+    scanner.add_argument(
         "--min-severity",
         type=_severity,
         default=Severity.INFO,
         metavar="SEVERITY",
         help=f"show alerts at or above this severity ({', '.join(SEVERITY_LABELS)}; default info)",
     )
-    scan.add_argument(
+    scanner.add_argument(
         "--fail-on",
         type=_severity,
         default=None,
         metavar="SEVERITY",
         help="exit 1 if any finding is at or above this severity (for CI pipelines)",
     )
-    scan.add_argument(
+    scanner.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
         help="colour severities: auto (a terminal, NO_COLOR unset), always or never",
     )
-    scan.add_argument(
+    scanner.add_argument(
         "-v",
         "--verbose",
         action="store_true",
         help="also report each skipped input (control messages, digests, non-CloudTrail data)",
     )
+    rules.add_common(scanner)
+    scanner.set_defaults(handler=scan.run)
+
+    rules.add_parser(commands)
+
+    explainer = commands.add_parser(
+        "explain",
+        help="show, per record, which rules matched, which did not, and why",
+    )
+    explainer.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
+    explainer.add_argument("--rule", metavar="ID", help="explain this one rule for every record")
+    rules.add_common(explainer)
+    explainer.set_defaults(handler=explain.run)
     return parser
 
 
-def run_scan(args: argparse.Namespace) -> int:
-    from trailguard.engine import default_engine
-    from trailguard.output.json_writers import JsonDocumentWriter, JsonLinesWriter
-    from trailguard.output.style import wants_colour
-    from trailguard.output.table import TableWriter
-    from trailguard.scan import AlertWriter, scan_paths
-
-    def report(problem: Problem) -> None:
-        if problem.kind == "invalid":
-            sys.stderr.write(f"trailguard: error: {problem.message()}\n")
-        elif args.verbose:
-            sys.stderr.write(f"trailguard: skipped: {problem.message()}\n")
-
-    writer: AlertWriter
-    if args.format == "jsonl":
-        writer = JsonLinesWriter(sys.stdout.buffer, sys.stderr)
-    elif args.format == "json":
-        writer = JsonDocumentWriter(sys.stdout.buffer)
-    else:
-        writer = TableWriter(sys.stdout, wants_colour(sys.stdout, args.color))
-    if args.paths.count("-") > 1:
-        sys.stderr.write("trailguard: error: '-' (stdin) may be given once\n")
-        return EXIT_ERRORS
-    tally = InputTally(listener=report)
-    result = scan_paths(args.paths, default_engine(), writer, tally, args.min_severity)
-    if tally.invalid_total:
-        sys.stderr.write(
-            f"trailguard: {tally.invalid_total} input error(s); the rest was scanned "
-            "(see the messages above)\n"
-        )
-        return EXIT_ERRORS
-    if args.fail_on is not None and result.highest is not None and result.highest >= args.fail_on:
-        return EXIT_ALERTS
-    return EXIT_CLEAN
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    from trailguard.commands.setup import SetupError
+
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "scan":
-            return run_scan(args)
+        status: int = args.handler(args)
+        return status
+    except SetupError as exc:
+        sys.stderr.write(f"trailguard: error: {exc}\n")
+        return EXIT_ERRORS
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); stop quietly like other Unix tools.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -131,4 +114,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("trailguard: interrupted\n")
         return 130
-    return EXIT_ERRORS

@@ -46,7 +46,8 @@ class Engine:
 
 
 def default_engine() -> Engine:
-    """The engine with the packs shipped in the package."""
-    from trailguard.rules import default_catalog
+    """The engine with every shipped pack, as the default configuration enables them."""
+    from trailguard.config import Config
+    from trailguard.rules.packs import load_packs
 
-    return Engine([default_catalog()])
+    return Engine(load_packs(Config()).packs)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from trailguard.alerts import Alert, build_alert
-from trailguard.engine import Engine
 from trailguard.model import Severity
+from trailguard.pipeline import Detector
 from trailguard.sources import Decoder, read_local
 from trailguard.tally import InputTally
 
@@ -32,6 +32,8 @@ class ScanResult:
     by_severity: Counter[Severity] = field(default_factory=Counter)
     by_rule: Counter[str] = field(default_factory=Counter)
     highest: Severity | None = None
+    detection: dict[str, object] = field(default_factory=dict)
+    """Suppressed by allowlists and held below thresholds (Detector.stats)."""
 
     @property
     def findings(self) -> int:
@@ -44,13 +46,14 @@ class ScanResult:
             "min_severity": self.min_severity.label,
             "by_severity": {s.label: self.by_severity[s] for s in reversed(Severity)},
             "by_rule": dict(sorted(self.by_rule.items())),
+            **self.detection,
             "input": self.tally.as_dict(),
         }
 
 
 def scan_paths(
     paths: Iterable[str],
-    engine: Engine,
+    detector: Detector,
     writer: AlertWriter,
     tally: InputTally,
     min_severity: Severity = Severity.INFO,
@@ -58,7 +61,7 @@ def scan_paths(
     """Decode every path, evaluate every record, hand alerts at or above the floor to `writer`."""
     result = ScanResult(tally, min_severity)
     decoder = Decoder(tally)
-    for finding in engine.run(read_local(paths, decoder), tally):
+    for finding in detector.run(read_local(paths, decoder), tally):
         severity = finding.severity
         result.by_severity[severity] += 1
         result.by_rule[finding.rule_id] += 1
@@ -67,5 +70,6 @@ def scan_paths(
         if severity >= min_severity:
             result.shown += 1
             writer.write(build_alert(finding))
+    result.detection = detector.stats()
     writer.finish(result)
     return result

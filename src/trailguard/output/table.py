@@ -78,6 +78,15 @@ def render_summary(result: ScanResult, colour: bool = False) -> str:
         width = max(map(len, result.by_rule))
         for rule, count in sorted(result.by_rule.items(), key=lambda item: (-item[1], item[0])):
             lines.append(f"    {rule.ljust(width)}  {count}")
+    suppressed = result.detection.get("suppressed", 0)
+    if suppressed:
+        lines.append(f"  suppressed {suppressed} by the allowlist")
+        by_entry = result.detection.get("suppressed_by_entry")
+        for entry, count in sorted(by_entry.items()) if isinstance(by_entry, dict) else ():
+            lines.append(f"    {entry}  {count}")
+    held = result.detection.get("below_threshold", 0)
+    if held:
+        lines.append(f"  held       {held} below their rule's threshold")
     lines.append(
         f"  input      {tally.records} records read, {tally.skipped_total} skipped, "
         f"{tally.invalid_total} invalid"

@@ -129,6 +129,7 @@ def _build(data: dict[str, Any], rule_id: str, source: str, ordinal: int) -> Rul
         enabled=_flag(data.get("enabled", True), "enabled"),
         threshold=_threshold(data.get("threshold")),
         ordinal=ordinal,
+        spec={key: value for key, value in data.items() if key != "tests"},
     )
     rule.tests = _tests(data.get("tests"))
     return rule

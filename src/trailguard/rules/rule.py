@@ -59,6 +59,8 @@ class Rule:
     tests: tuple[RuleTest, ...] = ()
     ordinal: int = 0
     """Load order; keeps the order of findings stable whatever index found the rule."""
+    spec: dict[str, Any] = field(default_factory=dict)
+    """The rule as written (for `trailguard rules show`)."""
 
     @property
     def reference_labels(self) -> tuple[str, ...]:

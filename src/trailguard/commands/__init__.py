@@ -1,0 +1,1 @@
+"""The `trailguard` subcommands, one module each; `cli.py` parses and dispatches."""

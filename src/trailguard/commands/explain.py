@@ -1,0 +1,76 @@
+"""`trailguard explain FILE`: for each record, which rules matched, which did not, and why."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Iterator
+
+from trailguard.actor import actor_label, resolve_actor
+from trailguard.commands.setup import Setup, load_setup
+from trailguard.model import SourcedRecord
+from trailguard.rules.context import RecordContext
+from trailguard.rules.ruleset import RuleSet, finding_for
+from trailguard.sources import Decoder, read_local
+from trailguard.tally import InputTally, Problem
+
+EXIT_OK = 0
+EXIT_ERRORS = 2
+
+
+def explain_record(item: SourcedRecord, setup: Setup, only: str | None) -> Iterator[str]:
+    record = item.record
+    ctx = RecordContext(record)
+    actor = actor_label(resolve_actor(record.get("userIdentity")))
+    yield f"{item.place}: {record.get('eventSource')} {record.get('eventName')} by {actor}"
+    today = dt.datetime.now(dt.UTC).date()
+    applicable = 0
+    for pack in setup.loaded.packs:
+        if not isinstance(pack, RuleSet):
+            if only is None or only.startswith("catalog."):
+                for finding in pack.evaluate(record, item.place):
+                    yield f"  ✓ {finding.rule_id} [{finding.severity.label}] {finding.title}"
+            continue
+        rules = pack.rules if only else pack.candidates(ctx)
+        for rule in rules:
+            if only and rule.rule_id != only:
+                continue
+            applicable += 1
+            explanation = rule.explain(ctx)
+            if explanation.held:
+                finding = finding_for(rule, ctx, item.place)
+                entry = setup.config.allowlist.match(finding, ctx, today)
+                note = f" — suppressed by {entry.label} ({entry.reason})" if entry else ""
+                if rule.threshold:
+                    t = rule.threshold
+                    note += f" — counts toward a threshold of {t.count} in {t.window_seconds}s"
+                yield f"  ✓ {rule.rule_id} [{finding.severity.label}] {finding.title}{note}"
+            else:
+                yield f"  ✗ {rule.rule_id}: did not match"
+            yield from ("      " + line for line in explanation.lines()[1:])
+    if only is None:
+        total = sum(len(p.rules) for p in setup.loaded.packs if isinstance(p, RuleSet))
+        yield f"  ({total - applicable} other rules do not apply to this event source and name)"
+
+
+def run(args: argparse.Namespace) -> int:
+    setup = load_setup(args.config, args.rules)
+    if args.rule and args.rule not in setup.loaded.rules:
+        sys.stderr.write(f"trailguard: error: no rule {args.rule!r}; see `trailguard rules list`\n")
+        return EXIT_ERRORS
+
+    def report(problem: Problem) -> None:
+        if problem.kind == "invalid":
+            sys.stderr.write(f"trailguard: error: {problem.message()}\n")
+
+    tally = InputTally(listener=report)
+    for item in read_local(args.paths, Decoder(tally)):
+        for line in explain_record(item, setup, args.rule):
+            sys.stdout.write(line + "\n")
+        sys.stdout.write("\n")
+    sys.stdout.write(
+        f"{tally.records} records explained, {tally.skipped_total} skipped, "
+        f"{tally.invalid_total} invalid\n"
+    )
+    return EXIT_ERRORS if tally.invalid_total else EXIT_OK
