@@ -34,6 +34,7 @@ def test_control_message_yields_nothing_and_does_not_fail(capsys):
     assert lines[-1] == summary
 
 
+@pytest.mark.usefixtures("catalog_only_lambda")
 def test_every_record_of_a_payload_alerts_once_and_the_summary_counts_them(capsys):
     payload = CWL / "stratus_awslogs/stratus_aws.persistence.iam-create-admin-user.json"
     summary, lines = run(load(payload), capsys)

@@ -89,27 +89,21 @@ def test_min_severity_filters_output_but_not_the_count(capsys):
     [("high", EXIT_ALERTS), ("medium", EXIT_ALERTS), ("critical", EXIT_CLEAN)],
 )
 def test_fail_on_sets_exit_status(capsys, fail_on, expected):
-    status, _, _ = scan(capsys, str(EXAMPLES), "--format", "jsonl", "--fail-on", fail_on)
+    args = ("--format", "jsonl", "--fail-on", fail_on, *CATALOGUE)
+    status, _, _ = scan(capsys, str(EXAMPLES), *args)
     assert status == expected
 
 
 def test_fail_on_counts_alerts_hidden_by_min_severity(capsys):
-    status, out, _ = scan(
-        capsys,
-        str(EXAMPLES),
-        "--format",
-        "jsonl",
-        "--min-severity",
-        "critical",
-        "--fail-on",
-        "high",
-    )
+    args = ["--format", "jsonl", "--min-severity", "critical", "--fail-on", "high", *CATALOGUE]
+    status, out, _ = scan(capsys, str(EXAMPLES), *args)
     assert out == ""
     assert status == EXIT_ALERTS
 
 
 def test_input_errors_name_file_and_position_and_the_scan_goes_on(capsys):
-    status, out, err = scan(capsys, str(TRUNCATED), str(CLOUDTRAIL_DELETE), "--format", "jsonl")
+    args = (str(TRUNCATED), str(CLOUDTRAIL_DELETE), "--format", "jsonl", *CATALOGUE)
+    status, out, err = scan(capsys, *args)
     assert status == EXIT_ERRORS
     for index in range(3):
         assert (
@@ -164,7 +158,7 @@ def test_console_script_reads_gzip_from_stdin():
     exe = shutil.which("trailguard", path=str(Path(sys.executable).parent))
     assert exe, "the trailguard console script is not installed in this environment"
     done = subprocess.run(
-        [exe, "scan", "-", "--format", "jsonl"],
+        [exe, "scan", "-", "--format", "jsonl", *CATALOGUE],
         input=CLOUDTRAIL_DELETE.read_bytes(),
         capture_output=True,
         check=False,

@@ -41,9 +41,9 @@ class AllowEntry:
             return False
         if self.actor_arns and not _any_glob(_actor_arns(ctx), self.actor_arns):
             return False
-        if self.accounts and record.get("recipientAccountId") not in self.accounts:
+        if self.accounts and _text(record.get("recipientAccountId")) not in self.accounts:
             return False
-        if self.regions and record.get("awsRegion") not in self.regions:
+        if self.regions and _text(record.get("awsRegion")) not in self.regions:
             return False
         if self.source_ips and not _in_networks(record.get("sourceIPAddress"), self.source_ips):
             return False
@@ -52,6 +52,11 @@ class AllowEntry:
         if self.event_names and ctx.event_name not in self.event_names:
             return False
         return self.condition is None or self.condition.test(ctx)
+
+
+def _text(value: Any) -> str | None:
+    """A field's value if it is text (a malformed record may hold a list or mapping there)."""
+    return value if isinstance(value, str) else None
 
 
 def _actor_arns(ctx: RecordContext) -> list[Any]:

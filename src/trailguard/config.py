@@ -4,7 +4,7 @@
     rule_folders: [./our-rules]                        # relative to this file
     rules:                                             # per-rule overrides
       threats.root_activity: {enabled: false}
-      cis.unauthorized_api_calls: {severity: low}
+      cis.cloudwatch_02_unauthorized_api_calls: {severity: low}
     allowlist:
       - reason: CI deploys from this role
         expires: 2027-06-30
@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from trailguard.allowlist import AllowEntry, Allowlist
 from trailguard.model import Severity
 from trailguard.rules.conditions import compile_condition
-from trailguard.rules.errors import RuleSyntaxError
-from trailguard.rules.loader import read_yaml
+from trailguard.rules.errors import RuleLoadError, RuleSyntaxError
+from trailguard.rules.loader import YAML_LOADER, read_yaml
 from trailguard.rules.matchers import as_network
 from trailguard.rules.names import base_event_name
 
@@ -81,14 +83,34 @@ class Config:
         ]
 
 
+class _WrittenInt(int):
+    """An integer that remembers how YAML spelled it: unquoted, the account id `001234567012`
+    reads as octal (175304202), and only the text gives the account back."""
+
+    text = ""
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    number = _WrittenInt(loader.construct_yaml_int(node))
+    number.text = str(node.value)
+    return number
+
+
+class _ConfigLoader(YAML_LOADER):  # type: ignore[valid-type,misc]
+    pass
+
+
+_ConfigLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 def load_config(path: Path) -> Config:
     source = str(path)
     if not path.is_file():
         raise ConfigError(source, "(file)", "no such file; pass the path of a YAML configuration")
     try:
-        data = read_yaml(path)
-    except ValueError as exc:
-        raise ConfigError(source, "(file)", str(exc)) from None
+        data = read_yaml(path, _ConfigLoader)
+    except RuleLoadError as exc:  # its message would name the file a second time
+        raise ConfigError(source, "(file)", exc.problem) from None
     return config_from_data({} if data is None else data, source, path.parent)
 
 
@@ -110,13 +132,18 @@ def config_from_data(data: Any, source: str, base: Path) -> Config:
         raise ConfigError(source, exc.field, exc.problem) from None
 
 
-def _strings(data: dict[str, Any], key: str) -> list[str]:
+def _strings(data: dict[str, Any], key: str, parent: str = "") -> list[str]:
+    """A string or list of strings at `key`; inside an allowlist entry (`parent`) the list
+    must not be empty, since an empty criterion would narrow nothing and suppress everything."""
     value = data.get(key)
     if value is None:
         return []
+    where = f"{parent}.{key}" if parent else key
     items = value if isinstance(value, list) else [value]
     if not all(isinstance(v, str) and v for v in items):
-        raise RuleSyntaxError(key, "expected a string or a list of strings")
+        raise RuleSyntaxError(where, "expected a string or a list of strings")
+    if parent and not items:
+        raise RuleSyntaxError(where, "expected at least one value; leave the key out instead")
     return items
 
 
@@ -179,13 +206,17 @@ def _allow_entries(value: Any) -> list[AllowEntry]:
                 label=where,
                 reason=reason.strip(),
                 expires=_date(spec.get("expires"), f"{where}.expires"),
-                rules=tuple(_strings(spec, "rules")),
-                actor_arns=tuple(_strings(spec, "actor_arn")),
+                rules=tuple(_strings(spec, "rules", where)),
+                actor_arns=tuple(_strings(spec, "actor_arn", where)),
                 accounts=frozenset(str(a) for a in _strings_or_numbers(spec, "account", where)),
-                regions=frozenset(_strings(spec, "region")),
-                source_ips=tuple(_networks(_strings(spec, "source_ip"), f"{where}.source_ip")),
-                user_agents=tuple(_strings(spec, "user_agent")),
-                event_names=frozenset(base_event_name(n) for n in _strings(spec, "event_name")),
+                regions=frozenset(_strings(spec, "region", where)),
+                source_ips=tuple(
+                    _networks(_strings(spec, "source_ip", where), f"{where}.source_ip")
+                ),
+                user_agents=tuple(_strings(spec, "user_agent", where)),
+                event_names=frozenset(
+                    base_event_name(n) for n in _strings(spec, "event_name", where)
+                ),
                 condition=compile_condition(spec["where"], f"{where}.where")
                 if "where" in spec
                 else None,
@@ -198,11 +229,16 @@ def _strings_or_numbers(spec: dict[str, Any], key: str, where: str) -> list[str]
     """Account ids written unquoted in YAML arrive as numbers; take them back as text."""
     value = spec.get(key)
     items = [] if value is None else value if isinstance(value, list) else [value]
+    if value is not None and not items:
+        raise RuleSyntaxError(f"{where}.{key}", "expected at least one account id")
     out = []
     for item in items:
         if isinstance(item, bool) or not isinstance(item, str | int):
             raise RuleSyntaxError(f"{where}.{key}", "expected account ids")
-        out.append(str(item).zfill(12) if isinstance(item, int) else item)
+        if isinstance(item, int):
+            text = item.text if isinstance(item, _WrittenInt) else ""
+            item = (text if text.isdigit() else str(item)).zfill(12)
+        out.append(item)
     return out
 
 

@@ -22,6 +22,15 @@ class RulePack(Protocol):
     def evaluate(self, record: Record, place: Place) -> list[Finding]: ...
 
 
+class PackErrors(Exception):  # noqa: N818 - it carries results, not only an error
+    """Some rules of a pack failed on a record; the rest still produced their findings."""
+
+    def __init__(self, findings: list[Finding], failures: list[tuple[str, Exception]]) -> None:
+        self.findings = findings
+        self.failures = failures
+        super().__init__(", ".join(rule_id for rule_id, _ in failures))
+
+
 class Engine:
     def __init__(self, packs: Sequence[RulePack]) -> None:
         self.packs = tuple(packs)
@@ -32,6 +41,14 @@ class Engine:
         for pack in self.packs:
             try:
                 findings += pack.evaluate(item.record, item.place)
+            except PackErrors as partial:  # some rules failed; keep what the others found
+                findings += partial.findings
+                for rule_id, exc in partial.failures:
+                    tally.error(
+                        item.place,
+                        f"rule {rule_id!r} failed on this record",
+                        f"{type(exc).__name__}: {exc}",
+                    )
             except Exception as exc:  # one odd record must not stop the batch; it is counted
                 tally.error(
                     item.place,

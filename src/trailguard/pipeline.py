@@ -51,7 +51,6 @@ class Detector:
         self.below_threshold = 0
 
     def run(self, items: Iterable[SourcedRecord], tally: InputTally) -> Iterator[Finding]:
-        today = self.clock().date()
         for finding in self.engine.run(items, tally):
             if finding.rule_id in self.disabled:
                 continue
@@ -59,6 +58,7 @@ class Detector:
             if severity is not None:
                 finding = replace(finding, severity=severity)
             if self.allowlist.entries:
+                today = self.clock().date()  # per finding: a long run crosses midnight
                 entry = self.allowlist.match(finding, RecordContext(finding.record), today)
                 if entry is not None:
                     self.suppressed[f"{entry.label} ({entry.reason})"] += 1
@@ -75,7 +75,9 @@ class Detector:
         ctx = RecordContext(finding.record)
         group = {path: _first(ctx.values(tuple(path.split(".")))) for path in threshold.group_by}
         key = "\x1f".join([finding.rule_id, *(str(v) for v in group.values())])
-        at = event_epoch(finding.record) or self.clock().timestamp()
+        at = event_epoch(finding.record)
+        if at is None:
+            at = self.clock().timestamp()
         count = self.store.window_hit(key, at, threshold.window_seconds, threshold.count)
         if count is None:
             return None

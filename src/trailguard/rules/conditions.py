@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from trailguard.rules import predicates
-from trailguard.rules.context import Path, RecordContext
+from trailguard.rules.context import Path, RecordContext, path_problem
 from trailguard.rules.errors import RuleSyntaxError
 from trailguard.rules.matchers import OPERATORS, Test, compile_operator
 
@@ -180,8 +180,9 @@ def compile_condition(spec: Any, where: str = "where") -> Condition:
 
 
 def compile_field(path: str, matcher: Any, where: str) -> FieldMatch:
-    if any(not part for part in path.split(".")):
-        raise RuleSyntaxError(where, "a field path is dot-separated names, e.g. userIdentity.type")
+    problem = path_problem(path)
+    if problem:
+        raise RuleSyntaxError(where, problem)
     if isinstance(matcher, dict):
         if not matcher:
             raise RuleSyntaxError(where, f"empty matcher; use one of: {', '.join(OPERATORS)}")
@@ -199,17 +200,18 @@ def compile_field(path: str, matcher: Any, where: str) -> FieldMatch:
                 raise exc.inside(where) from None
         spec = " ".join(f"{op}: {operand!r}" for op, operand in matcher.items())
         return FieldMatch(path, tests, exists, spec)
+    # A bare list or scalar names no operator, so errors name the path itself.
     if isinstance(matcher, list):
         try:
             return FieldMatch(
                 path, [compile_operator("one_of", matcher)], None, f"one of {matcher!r}"
             )
         except RuleSyntaxError as exc:
-            raise exc.inside(where) from None
+            raise RuleSyntaxError(where, exc.problem) from None
     try:
         return FieldMatch(path, [compile_operator("equals", matcher)], None, f"= {matcher!r}")
     except RuleSyntaxError as exc:
-        raise exc.inside(where) from None
+        raise RuleSyntaxError(where, exc.problem) from None
 
 
 def _predicate(spec: dict[str, Any], where: str) -> PredicateCall:
@@ -219,9 +221,11 @@ def _predicate(spec: dict[str, Any], where: str) -> PredicateCall:
             where, f"a predicate takes only `predicate` and `args`, not {sorted(extra)}"
         )
     name = spec["predicate"]
-    args = spec.get("args") or {}
+    args = spec.get("args")
+    if args is None:
+        args = {}
     if not isinstance(args, dict):
         raise RuleSyntaxError(f"{where}.args", "expected a mapping of argument names to values")
-    found = predicates.lookup(str(name), where)
+    found = predicates.lookup(str(name), f"{where}.predicate")
     found.check_args(args, f"{where}.args")
     return PredicateCall(found, args)

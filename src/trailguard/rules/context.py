@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trailguard.actor import Actor, resolve_actor
+from trailguard.actor import ACTOR_FIELDS, Actor, resolve_actor
 from trailguard.model import Record
 from trailguard.rules.names import base_event_name
 
@@ -35,6 +35,16 @@ class RecordContext:
             value = self.actor.get(path[1])
             return [] if value is None else [value]
         return values_at(self.record, path)
+
+
+def path_problem(label: str) -> str | None:
+    """What is wrong with a dotted field path as a rule writes it, or None if it is usable."""
+    parts = label.split(".")
+    if any(not part for part in parts):
+        return "a field path is dot-separated names, e.g. userIdentity.type"
+    if parts[0] == ACTOR_ROOT and (len(parts) != 2 or parts[1] not in ACTOR_FIELDS):
+        return f"the actor has the fields: {', '.join(f'actor.{f}' for f in ACTOR_FIELDS)}"
+    return None
 
 
 def values_at(root: Any, path: Path) -> list[Any]:

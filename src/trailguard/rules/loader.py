@@ -15,6 +15,7 @@ import yaml
 
 from trailguard.model import Record, Severity, Threshold
 from trailguard.rules.conditions import compile_condition
+from trailguard.rules.context import path_problem
 from trailguard.rules.errors import RuleLoadError, RuleSyntaxError
 from trailguard.rules.names import base_event_name
 from trailguard.rules.rule import REFERENCE_LABELS, Rule, RuleTest, SeverityCase
@@ -46,14 +47,16 @@ try:
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # PyYAML built without libyaml
     _Loader = yaml.SafeLoader
+YAML_LOADER = _Loader
+"""The fastest safe YAML loader available (libyaml's when PyYAML has it)."""
 
 
-def read_yaml(path: Path) -> Any:
+def read_yaml(path: Path, loader: type[yaml.SafeLoader] = _Loader) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleLoadError(str(path), "(file)", f"cannot read: {exc}") from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date such as 2027-02-30
         raise RuleLoadError(str(path), "(file)", f"invalid YAML: {exc}") from None
 
 
@@ -227,6 +230,10 @@ def _threshold(value: Any) -> Threshold | None:
     group_by = value.get("group_by", [])
     if not isinstance(group_by, list) or not all(isinstance(p, str) and p for p in group_by):
         raise RuleSyntaxError("threshold.group_by", "expected a list of field paths")
+    for index, path in enumerate(group_by):
+        problem = path_problem(path)
+        if problem:
+            raise RuleSyntaxError(f"threshold.group_by[{index}]", problem)
     window = parse_duration(value.get("window"), "threshold.window")
     return Threshold(count, window, tuple(group_by))
 

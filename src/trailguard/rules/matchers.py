@@ -84,10 +84,7 @@ def compile_operator(operator: str, expected: Any) -> Test:
     if operator == "equals":
         return _equals(expected)
     if operator == "one_of":
-        if not isinstance(expected, list) or not all(_hashable(v) for v in expected):
-            raise RuleSyntaxError(operator, "expected a list of strings, numbers or booleans")
-        choices = frozenset(expected)
-        return lambda v: _hashable(v) and v in choices
+        return _one_of(expected)
     if operator == "prefix":
         prefixes = _strings(expected, operator)
         return lambda v: isinstance(v, str) and v.startswith(prefixes)
@@ -132,21 +129,47 @@ def compile_operator(operator: str, expected: Any) -> Test:
 
 
 def _equals(expected: Any) -> Test:
-    """Equality that keeps booleans apart from numbers, and lets `true` match CloudTrail's
-    string booleans (`mfaAuthenticated: "true"`) as well as real ones (`readOnly: true`)."""
+    """Equality that keeps booleans apart from numbers, and lets a typed value in the rule
+    match CloudTrail's string form of it: `true` matches `mfaAuthenticated: "true"` as well as
+    `readOnly: true`, and `22` matches `fromPort: "22"` as well as `fromPort: 22`."""
     if isinstance(expected, bool):
         text = "true" if expected else "false"
         return lambda v: v is expected or (isinstance(v, str) and v.lower() == text)
-    if not _hashable(expected):
+    if isinstance(expected, int | float):
+        number = float(expected)
+        return lambda v: as_number(v) == number
+    if expected is None:
+        raise RuleSyntaxError(
+            "equals", "null never matches (a null value counts as missing); use `exists: false`"
+        )
+    if not isinstance(expected, str):
         raise RuleSyntaxError("equals", "expected a string, number or boolean")
-    return lambda v: v == expected and not isinstance(v, bool)
+    return lambda v: v == expected
+
+
+def _one_of(expected: Any) -> Test:
+    """Any of the choices, each compared as `equals` compares (so `1` is never `true`)."""
+    if not isinstance(expected, list) or not expected or not all(_hashable(v) for v in expected):
+        raise RuleSyntaxError("one_of", "expected a non-empty list of strings, numbers or booleans")
+    try:
+        others = [_equals(v) for v in expected if not isinstance(v, str)]
+    except RuleSyntaxError as exc:
+        raise RuleSyntaxError("one_of", exc.problem) from None
+    strings = frozenset(v for v in expected if isinstance(v, str))
+    if not others:
+        return lambda v: isinstance(v, str) and v in strings
+    return lambda v: (isinstance(v, str) and v in strings) or any(t(v) for t in others)
 
 
 def _inside(value: Any, networks: list[IPNetwork]) -> bool:
-    candidate = as_network(value)
-    if candidate is None:
+    """Whether the address is in a network; `sourceIPAddress` may list several, comma-separated."""
+    if not isinstance(value, str):
         return False
-    return any(
-        candidate.version == n.version and candidate.subnet_of(n)  # type: ignore[arg-type]
-        for n in networks
-    )
+    for part in value.split(",") if "," in value else (value,):
+        candidate = as_network(part)
+        if candidate is not None and any(
+            candidate.version == n.version and candidate.subnet_of(n)  # type: ignore[arg-type]
+            for n in networks
+        ):
+            return True
+    return False

@@ -22,6 +22,12 @@ REFERENCE_LABELS = {
 """How each kind of reference reads in an alert (`Compliance.RelatedRequirements` style)."""
 
 
+def _event_source(record: Record) -> str | None:
+    """The record's eventSource if it is text (a malformed record may hold a list there)."""
+    source = record.get("eventSource")
+    return source if isinstance(source, str) else None
+
+
 @dataclass(frozen=True, slots=True)
 class SeverityCase:
     condition: Condition
@@ -73,7 +79,7 @@ class Rule:
     def applies(self, ctx: RecordContext) -> bool:
         """Event source, event name and outcome: the cheap part, before the condition."""
         record = ctx.record
-        if self.event_sources is not None and record.get("eventSource") not in self.event_sources:
+        if self.event_sources is not None and _event_source(record) not in self.event_sources:
             return False
         if self.event_names is not None and ctx.event_name not in self.event_names:
             return False
@@ -115,7 +121,7 @@ class Rule:
         parts: list[Explanation] = []
         if self.event_sources is not None:
             source = record.get("eventSource")
-            held = source in self.event_sources
+            held = _event_source(record) in self.event_sources
             parts.append(
                 Explanation(
                     held, f"eventSource one of {sorted(self.event_sources)} (found {source!r})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from trailguard.engine import PackErrors
 from trailguard.model import Finding, Place, Record
 from trailguard.rules.context import RecordContext
 from trailguard.rules.rule import Rule
@@ -42,6 +43,8 @@ class RuleSet:
         self._by_name = {key: tuple(value) for key, value in by_name.items()}
         self._by_source = {key: tuple(value) for key, value in by_source.items()}
         self._unindexed = tuple(unindexed)
+        # Position in this set, not `Rule.ordinal`: rules built one by one all have ordinal 0.
+        self._position = {id(rule): index for index, rule in enumerate(self.rules)}
 
     def candidates(self, ctx: RecordContext) -> tuple[Rule, ...]:
         """The rules whose event source and name allow this record, in load order."""
@@ -63,14 +66,23 @@ class RuleSet:
             return groups[0]
         if not groups:
             return _EMPTY
-        return tuple(sorted((r for g in groups for r in g), key=lambda r: r.ordinal))
+        position = self._position
+        return tuple(sorted((r for g in groups for r in g), key=lambda r: position[id(r)]))
 
     def evaluate(self, record: Record, place: Place) -> list[Finding]:
+        """Findings of every candidate rule; a rule that raises is isolated (PackErrors), so a
+        crafted record cannot blind the rest of the pack."""
         ctx = RecordContext(record)
         findings: list[Finding] = []
+        failures: list[tuple[str, Exception]] = []
         for rule in self.candidates(ctx):
-            if rule.matches(ctx):
-                findings.append(finding_for(rule, ctx, place))
+            try:
+                if rule.matches(ctx):
+                    findings.append(finding_for(rule, ctx, place))
+            except Exception as exc:  # reported per rule by the engine, with the record's place
+                failures.append((rule.rule_id, exc))
+        if failures:
+            raise PackErrors(findings, failures)
         return findings
 
 

@@ -29,9 +29,12 @@ def run_test(rule: Rule, test: RuleTest) -> TestOutcome:
     items = [
         SourcedRecord(record, place.child(f"records[{i}]")) for i, record in enumerate(test.records)
     ]
-    findings = [f for f in detector.run(items, InputTally()) if f.rule_id == rule.rule_id]
+    tally = InputTally()
+    findings = [f for f in detector.run(items, tally) if f.rule_id == rule.rule_id]
     problem = ""
-    if test.expect_match and not findings:
+    if tally.errors:  # the rule raised on a record: never a pass, whatever was expected
+        problem = "; ".join(error.message() for error in tally.errors)
+    elif test.expect_match and not findings:
         problem = "expected a match, got none"
     elif not test.expect_match and findings:
         problem = f"expected no match, got {len(findings)}"

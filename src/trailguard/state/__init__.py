@@ -13,7 +13,8 @@ class StateStore(Protocol):
     def window_hit(self, key: str, at: float, window_seconds: int, threshold: int) -> int | None:
         """Count a hit for `key` at time `at` (epoch seconds).
 
-        Returns the number of hits within the window ending at `at` when it reaches
-        `threshold` (and then starts the count afresh, so one burst alerts once); else None.
+        Returns the number of hits in a window of `window_seconds` that contains `at` when it
+        reaches `threshold` (then the count starts afresh, so one burst alerts once); else
+        None. Records arrive out of order, so the window need not end at `at`.
         """
         ...

@@ -35,8 +35,14 @@ class Predicate:
         if missing:
             raise RuleSyntaxError(where, f"missing argument(s) {sorted(missing)}")
         for key, value in args.items():
-            if not isinstance(value, self.arg_types[key]):
-                raise RuleSyntaxError(f"{where}.{key}", f"wrong type {type(value).__name__}")
+            expected = self.arg_types[key]
+            kinds = expected if isinstance(expected, tuple) else (expected,)
+            # YAML `true` is a Python int too; it only counts where bool is allowed.
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                names = " or ".join(kind.__name__ for kind in kinds)
+                raise RuleSyntaxError(
+                    f"{where}.{key}", f"wrong type {type(value).__name__}; expected {names}"
+                )
 
 
 _REGISTRY: dict[str, Predicate] = {}

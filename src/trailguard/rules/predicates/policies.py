@@ -118,14 +118,52 @@ def own_account(ctx: RecordContext) -> str | None:
     return ctx.actor.get("account")
 
 
-@predicate("policy_grants_admin", required=("path",), path=str)
+def _lowered(value: Any) -> list[str]:
+    return [v.lower() for v in _as_list(value) if isinstance(v, str)]
+
+
+def grants_everything(statement: Mapping[str, Any]) -> bool:
+    """An Allow statement with every action (`*`, `*:*`) on every resource (`*`)."""
+    actions = _as_list(statement.get("Action"))
+    resources = _as_list(statement.get("Resource"))
+    return any(a in ("*", "*:*") for a in actions) and "*" in resources
+
+
+def grants_admin_equivalent(statement: Mapping[str, Any]) -> bool:
+    """An Allow statement that amounts to administrator access, though not literally `*` on `*`.
+
+    Every action, or every IAM action (`iam:*`, enough to attach AdministratorAccess to
+    oneself), on all resources (`Resource: *`, or any `NotResource`, which allows all but a
+    few); or `NotAction` on all resources whose exclusions leave every IAM action allowed.
+    A `NotAction` that excludes any IAM action is not counted (it may or may not leave a
+    path to admin), nor are statements whose resources are named.
+    """
+    if grants_everything(statement):
+        return True
+    on_everything = "*" in _as_list(statement.get("Resource")) or (
+        statement.get("NotResource") is not None
+    )
+    if not on_everything:
+        return False
+    if statement.get("Action") is not None:
+        return any(a in ("*", "*:*", "iam:*") for a in _lowered(statement.get("Action")))
+    if statement.get("NotAction") is not None:
+        excluded = _lowered(statement.get("NotAction"))
+        return not any(a in ("*", "*:*") or a.startswith("iam:") for a in excluded)
+    return False
+
+
+@predicate("policy_grants_admin", required=("path",), path=str, admin_equivalent=bool)
 def policy_grants_admin(ctx: RecordContext, args: Mapping[str, Any]) -> bool:
-    """The policy at `path` allows every action on every resource."""
+    """The policy at `path` allows every action on every resource (or an equivalent, if asked).
+
+    With `admin_equivalent: true`, statements that amount to administrator access without
+    being literally `*` on `*` count too (`grants_admin_equivalent`).
+    """
+    check = grants_admin_equivalent if args.get("admin_equivalent") else grants_everything
     for document in documents(ctx, args["path"]):
         for statement in allow_statements(document):
-            actions = _as_list(statement.get("Action"))
-            resources = _as_list(statement.get("Resource"))
-            if any(a in ("*", "*:*") for a in actions) and "*" in resources:
+            if check(statement):
                 return True
     return False
 
