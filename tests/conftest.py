@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,24 @@ JSON_VALUES = st.recursive(
     max_leaves=12,
 )
 """Any decoded JSON value: what a malformed record may hold in place of a field."""
+
+
+@pytest.fixture(autouse=True)
+def fresh_lambda_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets a new Lambda container: the runtime's store remembers alerts (dedup)."""
+    from trailguard import aws_lambda
+
+    monkeypatch.setattr(aws_lambda, "_runtime", None)
+
+
+_event_ids = itertools.count(1)
+
+
+def with_event_id(record: Any) -> Any:
+    """The record with a unique eventID if it has none: a distinct event, not a repeat."""
+    if isinstance(record, dict) and "eventID" not in record:
+        return {**record, "eventID": f"test-event-{next(_event_ids)}"}
+    return record
 
 
 CATALOG_ONLY = REPO / "tests" / "fixtures" / "config" / "catalog_only.yaml"

@@ -150,7 +150,9 @@ def test_whole_shared_data_reports_every_bad_input_with_its_place(capsys):
     assert len(errors) == summary["input"]["invalid"] > 0
     assert all(f"{SHARED_DATA}/" in line for line in errors)
     assert summary["input"]["records"] > 600
-    assert summary["findings"] > 500
+    assert summary["findings"] > 400
+    # The Stratus events come both as CloudWatch Logs payloads and as S3 log files.
+    assert summary["duplicates"] > 200
 
 
 def test_console_script_reads_gzip_from_stdin():

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import JSON_VALUES, SHARED_DATA
+from conftest import JSON_VALUES, SHARED_DATA, with_event_id
 from trailguard.config import (
     ALLOW_KEYS,
     TOP_KEYS,
@@ -120,7 +120,11 @@ def allowing(*entries: dict[str, Any]) -> Config:
 
 
 def items(records: list[dict[str, Any]]) -> list[SourcedRecord]:
-    return [SourcedRecord(r, PLACE.child(f"records[{i}]")) for i, r in enumerate(records)]
+    """Each record a distinct event, as CloudTrail writes them (the detector drops repeats of
+    one eventID), unless the test gave it an eventID of its own."""
+    return [
+        SourcedRecord(with_event_id(r), PLACE.child(f"records[{i}]")) for i, r in enumerate(records)
+    ]
 
 
 def run(detector: Detector, records: list[dict[str, Any]]) -> list[Finding]:
@@ -293,6 +297,7 @@ def test_the_first_covering_entry_is_counted_per_entry() -> None:
             "allowlist[1] (known noise)": 2,
         },
         "below_threshold": 0,
+        "duplicates": 0,
     }
 
 
@@ -302,10 +307,10 @@ def test_allowlisted_matches_do_not_count_towards_a_threshold() -> None:
         {"event_name": "GetPasswordData", "outcome": "failure"},
         threshold={"count": 3, "window": "5m"},
     )
-    records = [
-        with_fields(PASSWORD_DATA, sourceIPAddress="192.0.2.1"),
-        PASSWORD_DATA,
-        PASSWORD_DATA,
+    records = [  # three distinct denied calls (distinct eventIDs), one from the office
+        with_fields(PASSWORD_DATA, sourceIPAddress="192.0.2.1", eventID="burst-1"),
+        with_fields(PASSWORD_DATA, eventID="burst-2"),
+        with_fields(PASSWORD_DATA, eventID="burst-3"),
     ]
     cfg = allowing({"reason": "office", "source_ip": "192.0.2.0/24"})
     watched = detector(cfg, burst)
@@ -314,6 +319,7 @@ def test_allowlisted_matches_do_not_count_towards_a_threshold() -> None:
         "suppressed": 1,
         "suppressed_by_entry": {"allowlist[0] (office)": 1},
         "below_threshold": 2,
+        "duplicates": 0,
     }
     (finding,) = run(detector(Config(), burst), records)
     assert finding.title == "Rule lang.burst (3 in 5m)"

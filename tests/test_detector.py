@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, with_event_id
 from trailguard.config import Config, RuleOverride
 from trailguard.engine import Engine
 from trailguard.model import Finding, Place, Severity, SourcedRecord, Threshold
@@ -74,7 +74,11 @@ def make_rule(rule_id: str, match: dict[str, Any] | None = None, **fields: Any) 
 
 
 def items(records: Iterable[dict[str, Any]]) -> list[SourcedRecord]:
-    return [SourcedRecord(r, PLACE.child(f"records[{i}]")) for i, r in enumerate(records)]
+    """Each record a distinct event, as CloudTrail writes them (the detector drops repeats of
+    one eventID), unless the test gave it an eventID of its own."""
+    return [
+        SourcedRecord(with_event_id(r), PLACE.child(f"records[{i}]")) for i, r in enumerate(records)
+    ]
 
 
 def run(detector: Detector, records: Iterable[dict[str, Any]]) -> list[Finding]:
@@ -291,8 +295,9 @@ def login_failure(seconds: float, user: str = "anaya", **fields: Any) -> dict[st
     when = START + dt.timedelta(seconds=seconds)
     record["eventTime"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     record["userIdentity"]["userName"] = user
+    del record["eventID"]  # each failure is its own event
     record.update(fields)
-    return record
+    return with_event_id(record)
 
 
 def minutes(*values: float, user: str = "anaya") -> list[dict[str, Any]]:
@@ -315,7 +320,12 @@ def test_five_failures_in_fifteen_minutes_fire_once() -> None:
         },
     }
     assert finding.threshold == Threshold(5, 900, ("userIdentity.userName",))
-    assert detector.stats() == {"suppressed": 0, "suppressed_by_entry": {}, "below_threshold": 4}
+    assert detector.stats() == {
+        "suppressed": 0,
+        "suppressed_by_entry": {},
+        "below_threshold": 4,
+        "duplicates": 0,
+    }
 
 
 def test_four_failures_do_not_fire() -> None:
@@ -434,7 +444,8 @@ def untimed(count: int) -> list[dict[str, Any]]:
     for _ in range(count):
         record = copy.deepcopy(CONSOLE_FAILURE)
         del record["eventTime"]
-        records.append(record)
+        del record["eventID"]  # each is its own event
+        records.append(with_event_id(record))
     return records
 
 
@@ -461,7 +472,8 @@ def test_an_event_at_the_epoch_is_not_taken_for_a_missing_time() -> None:
     at_epoch = login_failure(0, eventTime="1970-01-01T00:00:00Z")
     untimed_now = untimed(1)[0]  # the clock says 2022
     assert run_ticking([at_epoch, untimed_now], dt.timedelta(0), count=2, window="1m") == 0
-    assert run_ticking([at_epoch, at_epoch], dt.timedelta(0), count=2, window="1m") == 1
+    another_at_epoch = login_failure(0, eventTime="1970-01-01T00:00:00Z")
+    assert run_ticking([at_epoch, another_at_epoch], dt.timedelta(0), count=2, window="1m") == 1
 
 
 @pytest.mark.parametrize(
@@ -572,3 +584,21 @@ def test_a_rule_that_raises_does_not_silence_the_rest_of_its_pack():
     assert [(p.reason, p.detail) for p in tally.errors] == [
         ("rule 't.broken' failed on this record", "RuntimeError: boom")
     ]
+
+
+def test_a_redelivered_event_alerts_once_and_is_counted() -> None:
+    """CloudWatch Logs and S3 retry whole batches: the same eventID must not alert twice."""
+    rule = make_rule("t.any", {"event_source": "signin.amazonaws.com"})
+    detector = detector_for(rule)
+    record = login_failure(0)
+    first = run(detector, [record])
+    again = run(detector, [record, copy.deepcopy(record)])
+    assert len(first) == 1
+    assert again == []
+    assert detector.stats()["duplicates"] == 2
+
+
+def test_a_repeated_event_does_not_count_twice_toward_a_threshold() -> None:
+    """Dedup comes before thresholds: five deliveries of one failure are one failure."""
+    record = login_failure(0)
+    assert run(detector_for(failed_logins_rule()), [record] * 5) == []

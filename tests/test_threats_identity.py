@@ -307,7 +307,8 @@ def test_root_sign_in_rules_on_the_user_guide_examples():
         ("Success", "threats.root_console_login"),
     ]
     failure = next(e for e in root if e["responseElements"]["ConsoleLogin"] == "Failure")
-    findings = detect([failure, failure, failure])
+    attempts = [{**failure, "eventID": f"{failure['eventID']}-{n}"} for n in range(3)]
+    findings = detect(attempts)  # three distinct failed attempts
     assert [f.rule_id for f in findings] == ["threats.root_login_failures"]
 
 

@@ -77,7 +77,7 @@ class Runtime:
         trigger = trigger_of(event)
         tally = InputTally(listener=listener)
         items = Decoder(tally).document(event, Place(trigger, envelope=trigger))
-        suppressed_before = self.detector.stats()["suppressed"]
+        before = self.detector.stats()
         batch: list[dict[str, Any]] = []
         alerts = 0
         for finding in self.detector.run(items, tally):
@@ -90,7 +90,11 @@ class Runtime:
             "log_type": "trailguard.summary",
             "trigger": trigger,
             "alerts": alerts,
-            "suppressed": self.detector.stats()["suppressed"] - suppressed_before,
+            **{
+                key: after - before[key]
+                for key, after in self.detector.stats().items()
+                if key in ("suppressed", "duplicates", "below_threshold")
+            },
             **tally.as_dict(),
         }
 

@@ -1,4 +1,4 @@
-"""The detector: records through the packs, then overrides, allowlists and thresholds.
+"""The detector: records through the packs, then overrides, allowlists, dedup and thresholds.
 
 This is the whole path from records to findings that every front door uses (CLI, Lambda,
 backfill), so the same records give the same alerts everywhere.
@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
+from trailguard.alerts import alert_id
 from trailguard.allowlist import Allowlist
 from trailguard.config import Config
 from trailguard.engine import Engine
@@ -22,6 +23,8 @@ from trailguard.state.memory import MemoryStore
 from trailguard.tally import InputTally
 
 Clock = Callable[[], dt.datetime]
+DEDUP_TTL_SECONDS = 7 * 86400
+"""How long a (rule, event) pair is remembered: longer than AWS retries and SQS redrives."""
 
 
 def _utc_now() -> dt.datetime:
@@ -49,6 +52,7 @@ class Detector:
         self.allowlist: Allowlist = self.config.allowlist
         self.suppressed: Counter[str] = Counter()
         self.below_threshold = 0
+        self.duplicates = 0
 
     def run(self, items: Iterable[SourcedRecord], tally: InputTally) -> Iterator[Finding]:
         for finding in self.engine.run(items, tally):
@@ -63,6 +67,10 @@ class Detector:
                 if entry is not None:
                     self.suppressed[f"{entry.label} ({entry.reason})"] += 1
                     continue
+            key = alert_id(finding.rule_id, finding.record.get("eventID"), finding.record)
+            if not self.store.first_seen(key, self.clock().timestamp(), DEDUP_TTL_SECONDS):
+                self.duplicates += 1  # this rule already reported this very event
+                continue
             if finding.threshold is not None:
                 crossed = self._threshold(finding, finding.threshold)
                 if crossed is None:
@@ -95,6 +103,7 @@ class Detector:
             "suppressed": sum(self.suppressed.values()),
             "suppressed_by_entry": dict(sorted(self.suppressed.items())),
             "below_threshold": self.below_threshold,
+            "duplicates": self.duplicates,
         }
 
 

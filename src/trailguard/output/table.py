@@ -84,6 +84,9 @@ def render_summary(result: ScanResult, colour: bool = False) -> str:
         by_entry = result.detection.get("suppressed_by_entry")
         for entry, count in sorted(by_entry.items()) if isinstance(by_entry, dict) else ():
             lines.append(f"    {entry}  {count}")
+    duplicates = result.detection.get("duplicates", 0)
+    if duplicates:
+        lines.append(f"  duplicate  {duplicates} (same rule, same event: reported once)")
     held = result.detection.get("below_threshold", 0)
     if held:
         lines.append(f"  held       {held} below their rule's threshold")

@@ -280,7 +280,13 @@ def _test_records(test: dict[str, Any], where: str) -> tuple[Record, ...]:
     ):
         raise RuleSyntaxError(where, "a test record is a CloudTrail record mapping")
     repeat = _positive(test.get("repeat"), f"{where}.repeat") or 1
-    return tuple(records) * repeat
+    # Each repetition stands for new events: a repeated eventID would be a redelivery, which
+    # the detector reports once.
+    return tuple(
+        record if n == 0 else {**record, "eventID": f"{record.get('eventID', 'test')}#{n}"}
+        for n in range(repeat)
+        for record in records
+    )
 
 
 def _positive(value: Any, where: str) -> int | None:

@@ -18,3 +18,11 @@ class StateStore(Protocol):
         None. Records arrive out of order, so the window need not end at `at`.
         """
         ...
+
+    def first_seen(self, key: str, now: float, ttl_seconds: int) -> bool:
+        """True the first time `key` is seen within `ttl_seconds` (then remembered); else False.
+
+        This is how a redelivered batch (CloudWatch Logs and S3 retry whole batches) or the
+        same event read from two places alerts once.
+        """
+        ...

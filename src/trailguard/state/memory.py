@@ -4,10 +4,26 @@ from __future__ import annotations
 
 import bisect
 
+SWEEP_EVERY = 10_000
+"""Forget expired dedup keys after this many new ones, so memory stays bounded."""
+
 
 class MemoryStore:
     def __init__(self) -> None:
         self._hits: dict[str, list[float]] = {}
+        self._seen: dict[str, float] = {}
+        self._since_sweep = 0
+
+    def first_seen(self, key: str, now: float, ttl_seconds: int) -> bool:
+        expires = self._seen.get(key)
+        if expires is not None and expires > now:
+            return False
+        self._seen[key] = now + ttl_seconds
+        self._since_sweep += 1
+        if self._since_sweep >= SWEEP_EVERY:
+            self._seen = {k: t for k, t in self._seen.items() if t > now}
+            self._since_sweep = 0
+        return True
 
     def window_hit(self, key: str, at: float, window_seconds: int, threshold: int) -> int | None:
         """Count a hit; fire when some window of `window_seconds` holding `at` has `threshold`.
