@@ -334,16 +334,17 @@ def test_four_failures_do_not_fire() -> None:
     assert detector.stats()["below_threshold"] == 4
 
 
-def test_the_sixth_does_not_refire_until_a_new_burst_of_five() -> None:
+def test_one_alert_per_group_per_window() -> None:
+    """A steady stream is one burst until a window passes without an alert (a cooldown)."""
     detector = detector_for(failed_logins_rule())
-    records = minutes(*range(11))  # one a minute
+    records = minutes(*range(11), *range(30, 35))  # one a minute, then five more later
     findings = run(detector, records)
     assert [f.record["eventTime"] for f in findings] == [
-        records[4]["eventTime"],
-        records[9]["eventTime"],
+        records[4]["eventTime"],  # the fifth completes the first burst
+        records[15]["eventTime"],  # minutes 30-34: a new burst, 26 minutes after the alert
     ]
     assert [f.context["threshold"]["count"] for f in findings if f.context] == [5, 5]
-    assert detector.stats()["below_threshold"] == 9
+    assert detector.stats()["below_threshold"] == 14
 
 
 def test_failures_spread_wider_than_the_window_do_not_fire() -> None:

@@ -167,8 +167,9 @@ def test_stratus_log_files_as_delivered_give_the_same_findings(technique):
 @pytest.mark.parametrize(
     ("technique", "event_name", "total", "seconds", "alerts"),
     [
-        # 30 refusals in 6 s: one alert per 10, the count chosen to fire on both bursts.
-        ("aws.credential-access.ec2-get-password-data", "GetPasswordData", 30, 5, 3),
+        # 30 refusals in 6 s: one alert for the burst (cooldown), the count chosen to fire
+        # on both bursts.
+        ("aws.credential-access.ec2-get-password-data", "GetPasswordData", 30, 5, 1),
         ("aws.discovery.ec2-download-user-data", "DescribeInstanceAttribute", 15, 4, 1),
     ],
 )

@@ -89,6 +89,9 @@ class Detector:
         count = self.store.window_hit(key, at, threshold.window_seconds, threshold.count)
         if count is None:
             return None
+        # One alert per group per window: a burst of 30 with a threshold of 10 is one burst.
+        if not self.store.first_seen(f"cooldown\x1f{key}", at, threshold.window_seconds):
+            return None
         context = dict(finding.context or {})
         context["threshold"] = {
             "count": count,

@@ -1,4 +1,5 @@
-"""Predicates about S3: access control lists opened to everyone, Block Public Access weakened.
+"""Predicates about S3: access control lists opened to everyone, Block Public Access weakened,
+bucket policies shared with other AWS accounts.
 
 CloudTrail records S3 request headers as lists (`"x-amz-acl": ["public-read"]`) and XML
 bodies as objects (`AccessControlPolicy.AccessControlList.Grant[].Grantee.URI`,
@@ -7,11 +8,19 @@ bodies as objects (`AccessControlPolicy.AccessControlList.Grant[].Grantee.URI`,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from trailguard.rules.context import RecordContext
 from trailguard.rules.predicates import predicate
+from trailguard.rules.predicates.policies import (
+    allow_statements,
+    documents,
+    own_account,
+    principal_account,
+    principals,
+)
 
 PUBLIC_CANNED_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
 """Canned ACLs that grant to AllUsers or AuthenticatedUsers (any AWS account)."""
@@ -107,3 +116,75 @@ def public_access_block_weakened(ctx: RecordContext, args: Mapping[str, Any]) ->
     if not isinstance(config, dict):
         return False
     return not all(_is_true(config.get(flag)) for flag in BLOCK_PUBLIC_ACCESS_FLAGS)
+
+
+ELB_LOG_DELIVERY_ACCOUNTS = frozenset(
+    {
+        "127311923021",  # us-east-1
+        "033677994240",  # us-east-2
+        "027434742980",  # us-west-1
+        "797873946194",  # us-west-2
+        "098369216593",  # af-south-1
+        "754344448648",  # ap-east-1
+        "582318560864",  # ap-northeast-1
+        "600734575887",  # ap-northeast-2
+        "383597477331",  # ap-northeast-3
+        "718504428378",  # ap-south-1
+        "114774131450",  # ap-southeast-1
+        "783225319266",  # ap-southeast-2
+        "589379963580",  # ap-southeast-3
+        "985666609251",  # ca-central-1
+        "054676820928",  # eu-central-1
+        "156460612806",  # eu-west-1
+        "652711504416",  # eu-west-2
+        "009996457667",  # eu-west-3
+        "635631232127",  # eu-south-1
+        "897822967062",  # eu-north-1
+        "076674570225",  # me-south-1
+        "507241528517",  # sa-east-1
+        "638102146993",  # cn-north-1
+        "037604701340",  # cn-northwest-1
+        "190560391635",  # us-gov-east-1
+        "048591011584",  # us-gov-west-1
+    }
+)
+"""AWS-owned accounts that write Elastic Load Balancing access logs, one per Region.
+
+An access-log bucket's policy must let the Region's ELB account put objects (the ELB user
+guide, "Attach a policy to your S3 bucket"; the same table backs Terraform's
+aws_elb_service_account). Regions opened since August 2022 name the service principal
+logdelivery.elasticloadbalancing.amazonaws.com instead, which is no account.
+"""
+
+
+STS_ARN_ACCOUNT = re.compile(r"^arn:[^:]+:sts::(\d{12}):")
+
+
+def _sts_account(principal: str) -> str | None:
+    """The account of an STS principal (`arn:aws:sts::444455556666:assumed-role/R/S`)."""
+    match = STS_ARN_ACCOUNT.match(principal)
+    return match.group(1) if match else None
+
+
+@predicate("bucket_policy_shares_with_account", required=("path",), path=str)
+def bucket_policy_shares_with_account(ctx: RecordContext, args: Mapping[str, Any]) -> bool:
+    """The bucket policy at `path` lets a named AWS account other than the bucket's own in.
+
+    Counts Allow statements whose principal is an account id or an ARN in another account
+    (`{"AWS": "arn:aws:iam::444455556666:root"}`, a role, user or STS session there, or the
+    bare id). Not counted: the principal `*` (public, or pinned by a condition; see
+    `policy_is_public`), service principals, CloudFront origin access identities, canonical
+    user ids, Deny statements, the bucket's own account (`recipientAccountId`), and the AWS
+    accounts that deliver ELB access logs. A record without its own account id is not judged.
+    """
+    own = own_account(ctx)
+    if own is None:
+        return False
+    for document in documents(ctx, args["path"]):
+        for statement in allow_statements(document):
+            for principal in principals(statement):
+                account = principal_account(principal) or _sts_account(principal)
+                if account is None or account == own or account in ELB_LOG_DELIVERY_ACCOUNTS:
+                    continue
+                return True
+    return False
