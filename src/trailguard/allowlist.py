@@ -15,7 +15,7 @@ from typing import Any
 from trailguard.model import Finding
 from trailguard.rules.conditions import Condition
 from trailguard.rules.context import RecordContext
-from trailguard.rules.matchers import IPNetwork, as_network
+from trailguard.rules.matchers import IPNetwork, address_in_networks
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,9 @@ class AllowEntry:
             return False
         if self.regions and _text(record.get("awsRegion")) not in self.regions:
             return False
-        if self.source_ips and not _in_networks(record.get("sourceIPAddress"), self.source_ips):
+        if self.source_ips and not address_in_networks(
+            record.get("sourceIPAddress"), self.source_ips
+        ):
             return False
         if self.user_agents and not _any_glob([record.get("userAgent")], self.user_agents):
             return False
@@ -67,19 +69,6 @@ def _actor_arns(ctx: RecordContext) -> list[Any]:
 
 def _any_glob(values: list[Any], patterns: tuple[str, ...]) -> bool:
     return any(isinstance(v, str) and any(fnmatchcase(v, p) for p in patterns) for v in values)
-
-
-def _in_networks(value: Any, networks: tuple[IPNetwork, ...]) -> bool:
-    if not isinstance(value, str):
-        return False
-    for part in value.split(","):  # sourceIPAddress may list several addresses
-        address = as_network(part)
-        if address is not None and any(
-            address.version == n.version and address.subnet_of(n)  # type: ignore[arg-type]
-            for n in networks
-        ):
-            return True
-    return False
 
 
 @dataclass(slots=True)

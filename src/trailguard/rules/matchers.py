@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -120,7 +120,7 @@ def compile_operator(operator: str, expected: Any) -> Test:
             if network is None:
                 raise RuleSyntaxError(operator, f"{text!r} is not a CIDR block or address")
             networks.append(network)
-        return lambda v: _inside(v, networks)
+        return lambda v: address_in_networks(v, networks)
     if operator == "open_cidr":
         if not isinstance(expected, bool):
             raise RuleSyntaxError(operator, "expected true or false")
@@ -161,7 +161,7 @@ def _one_of(expected: Any) -> Test:
     return lambda v: (isinstance(v, str) and v in strings) or any(t(v) for t in others)
 
 
-def _inside(value: Any, networks: list[IPNetwork]) -> bool:
+def address_in_networks(value: Any, networks: Sequence[IPNetwork]) -> bool:
     """Whether the address is in a network; `sourceIPAddress` may list several, comma-separated."""
     if not isinstance(value, str):
         return False
