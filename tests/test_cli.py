@@ -194,3 +194,13 @@ def test_gzipped_and_plain_log_files_scan_alike(capsys, tmp_path):
     _, out_gzip, _ = scan(capsys, str(CLOUDTRAIL_DELETE), "--format", "jsonl")
     strip = [{k: v for k, v in a.items() if k != "source"} for a in jsonl(out_plain)]
     assert strip == [{k: v for k, v in a.items() if k != "source"} for a in jsonl(out_gzip)]
+
+
+def test_table_rule_column_fits_every_shipped_rule_id():
+    from trailguard.config import Config
+    from trailguard.output.table import COLUMNS
+    from trailguard.rules.packs import load_packs
+
+    width = dict(COLUMNS)["RULE"]
+    loaded = load_packs(Config())
+    assert max(map(len, loaded.known_ids())) <= width

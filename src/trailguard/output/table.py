@@ -12,7 +12,8 @@ from trailguard.output.style import paint
 from trailguard.resources import resource_label
 from trailguard.scan import ScanResult
 
-COLUMNS = (("SEVERITY", 8), ("TIME", 20), ("RULE", 24), ("ACTOR", 30), ("EVENT", 36))
+COLUMNS = (("SEVERITY", 8), ("TIME", 20), ("RULE", 44), ("ACTOR", 30), ("EVENT", 36))
+"""RULE fits every shipped rule id (the longest is 44 characters)."""
 MIN_RESOURCE_WIDTH = 24
 
 
