@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from trailguard.actor import actor_label, resolve_actor
 from trailguard.commands.setup import Setup, load_setup
-from trailguard.model import SourcedRecord
+from trailguard.model import Finding, SourcedRecord
 from trailguard.rules.context import RecordContext
 from trailguard.rules.ruleset import RuleSet, finding_for
 from trailguard.sources import Decoder, read_local
@@ -17,6 +17,19 @@ from trailguard.tally import InputTally, Problem
 
 EXIT_OK = 0
 EXIT_ERRORS = 2
+
+
+def _matched(finding: Finding, ctx: RecordContext, setup: Setup, today: dt.date) -> str:
+    """The ✓ line, as the detector would report the finding: with the configuration's
+    severity override, and the allowlist entry that would suppress it."""
+    override = setup.config.overrides.get(finding.rule_id)
+    severity = override.severity if override and override.severity else finding.severity
+    entry = setup.config.allowlist.match(finding, ctx, today)
+    note = f" — suppressed by {entry.label} ({entry.reason})" if entry else ""
+    if finding.threshold:
+        t = finding.threshold
+        note += f" — counts toward a threshold of {t.count} in {t.window_seconds}s"
+    return f"  ✓ {finding.rule_id} [{severity.label}] {finding.title}{note}"
 
 
 def explain_record(item: SourcedRecord, setup: Setup, only: str | None) -> Iterator[str]:
@@ -30,7 +43,12 @@ def explain_record(item: SourcedRecord, setup: Setup, only: str | None) -> Itera
         if not isinstance(pack, RuleSet):
             if only is None or only.startswith("catalog."):
                 for finding in pack.evaluate(record, item.place):
-                    yield f"  ✓ {finding.rule_id} [{finding.severity.label}] {finding.title}"
+                    override = setup.config.overrides.get(finding.rule_id)
+                    if only not in (None, finding.rule_id) or (
+                        override and override.enabled is False
+                    ):
+                        continue
+                    yield _matched(finding, ctx, setup, today)
             continue
         rules = pack.rules if only else pack.candidates(ctx)
         for rule in rules:
@@ -39,13 +57,7 @@ def explain_record(item: SourcedRecord, setup: Setup, only: str | None) -> Itera
             applicable += 1
             explanation = rule.explain(ctx)
             if explanation.held:
-                finding = finding_for(rule, ctx, item.place)
-                entry = setup.config.allowlist.match(finding, ctx, today)
-                note = f" — suppressed by {entry.label} ({entry.reason})" if entry else ""
-                if rule.threshold:
-                    t = rule.threshold
-                    note += f" — counts toward a threshold of {t.count} in {t.window_seconds}s"
-                yield f"  ✓ {rule.rule_id} [{finding.severity.label}] {finding.title}{note}"
+                yield _matched(finding_for(rule, ctx, item.place), ctx, setup, today)
             else:
                 yield f"  ✗ {rule.rule_id}: did not match"
             yield from ("      " + line for line in explanation.lines()[1:])
@@ -56,9 +68,17 @@ def explain_record(item: SourcedRecord, setup: Setup, only: str | None) -> Itera
 
 def run(args: argparse.Namespace) -> int:
     setup = load_setup(args.config, args.rules)
-    if args.rule and args.rule not in setup.loaded.rules:
+    if args.rule and args.rule not in setup.loaded.known_ids():
         sys.stderr.write(f"trailguard: error: no rule {args.rule!r}; see `trailguard rules list`\n")
         return EXIT_ERRORS
+    if args.rule:
+        rule = setup.loaded.rules.get(args.rule)
+        override = setup.config.overrides.get(args.rule)
+        if (rule is not None and not rule.enabled) or (override and override.enabled is False):
+            sys.stderr.write(
+                f"trailguard: warning: {args.rule} is disabled (by its file or the "
+                "configuration): it matches nothing, so nothing is explained\n"
+            )
 
     def report(problem: Problem) -> None:
         if problem.kind == "invalid":

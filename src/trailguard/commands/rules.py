@@ -47,6 +47,7 @@ def rows(setup: Setup) -> list[dict[str, object]]:
                 "title": title,
                 "events": "(every record)",
                 "references": [],
+                "threshold": None,
             }
         )
     for rule in setup.loaded.rules.values():
@@ -119,8 +120,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 def _rules_to_test(args: argparse.Namespace) -> list[Rule]:
     if args.paths:
         rules: list[Rule] = []
-        for path in args.paths:
-            rules += load_rules(Path(path), first_ordinal=len(rules))
+        unique: dict[Path, Path] = {}  # each path once, as written
+        for text in args.paths:
+            unique.setdefault(Path(text).resolve(), Path(text))
+        for path in unique.values():
+            rules += load_rules(path, first_ordinal=len(rules))
         return rules
     return list(load_setup(args.config, args.rules).loaded.rules.values())
 
@@ -147,11 +151,32 @@ def cmd_test(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _check_unique_ids(rules: list[Rule], setup: Setup) -> None:
+    """Ids are unique across every pack: the rules in PATH must not reuse each other's ids,
+    nor those of the catalogue or of the rules the configuration loads (a scan would refuse
+    them). A rule loaded from the same file on both sides is the same rule."""
+    from trailguard.rules.errors import RuleLoadError
+    from trailguard.rules.packs import CATALOG_RULES
+
+    seen: dict[str, str] = dict.fromkeys(CATALOG_RULES, "the catalogue")
+    seen.update({rule.rule_id: rule.source for rule in setup.loaded.rules.values()})
+    from_paths: set[str] = set()
+    for rule in rules:
+        other = seen.get(rule.rule_id)
+        same_file = other is not None and Path(other).resolve() == Path(rule.source).resolve()
+        if other is not None and (rule.rule_id in from_paths or not same_file):
+            raise RuleLoadError(rule.source, "id", f"duplicate id; also in {other}", rule.rule_id)
+        seen[rule.rule_id] = rule.source
+        from_paths.add(rule.rule_id)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from trailguard.rules.errors import RuleLoadError
 
     try:
         rules = _rules_to_test(args)
+        if args.paths:
+            _check_unique_ids(rules, load_setup(args.config, args.rules))
     except RuleLoadError as exc:
         sys.stderr.write(f"trailguard: error: {exc}\n")
         return EXIT_ERRORS
