@@ -623,7 +623,7 @@ def test_explain_bad_config_is_an_error(capsys, tmp_path):
     assert (status, out) == (EXIT_ERRORS, "")
     assert err == (
         f"trailguard: error: {config}: rule: unknown key; "
-        "allowed: packs, rule_folders, rules, allowlist\n"
+        "allowed: packs, rule_folders, rules, allowlist, sinks, state\n"
     )
 
 
@@ -685,7 +685,7 @@ def test_scan_expired_allowlist_entry_warns_and_does_not_suppress(capsys, tmp_pa
     [
         (
             "pack: {cis: false}\n",
-            "pack: unknown key; allowed: packs, rule_folders, rules, allowlist",
+            "pack: unknown key; allowed: packs, rule_folders, rules, allowlist, sinks, state",
         ),
         (
             "rules:\n  threats.cloudtrail_stoped: {enabled: false}\n",

@@ -30,8 +30,10 @@ from trailguard.rules.errors import RuleLoadError, RuleSyntaxError
 from trailguard.rules.loader import YAML_LOADER, read_yaml
 from trailguard.rules.matchers import as_network
 from trailguard.rules.names import base_event_name
+from trailguard.sinks.spec import SinkSpec, parse_sinks
+from trailguard.state.spec import StateSpec, parse_state
 
-TOP_KEYS = ("packs", "rule_folders", "rules", "allowlist")
+TOP_KEYS = ("packs", "rule_folders", "rules", "allowlist", "sinks", "state")
 OVERRIDE_KEYS = ("enabled", "severity")
 ALLOW_KEYS = (
     "reason",
@@ -69,6 +71,8 @@ class Config:
     rule_folders: tuple[Path, ...] = ()
     overrides: dict[str, RuleOverride] = field(default_factory=dict)
     allowlist: Allowlist = field(default_factory=Allowlist)
+    sinks: list[SinkSpec] = field(default_factory=list)
+    state: StateSpec = field(default_factory=StateSpec)
 
     def pack_enabled(self, pack_id: str) -> bool:
         return self.packs.get(pack_id, True)
@@ -127,6 +131,8 @@ def config_from_data(data: Any, source: str, base: Path) -> Config:
             rule_folders=tuple(base / folder for folder in _strings(data, "rule_folders")),
             overrides=_overrides(data.get("rules")),
             allowlist=Allowlist(tuple(_allow_entries(data.get("allowlist")))),
+            sinks=parse_sinks(data.get("sinks")),
+            state=parse_state(data.get("state")),
         )
     except RuleSyntaxError as exc:
         raise ConfigError(source, exc.field, exc.problem) from None

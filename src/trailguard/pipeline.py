@@ -53,6 +53,9 @@ class Detector:
         self.suppressed: Counter[str] = Counter()
         self.below_threshold = 0
         self.duplicates = 0
+        self._pending: dict[str, dict[str, float]] = {}
+        """Per alert id: the keys to remember (with their expiry) once the alert is delivered."""
+        self._pending_keys: dict[str, float] = {}
 
     def run(self, items: Iterable[SourcedRecord], tally: InputTally) -> Iterator[Finding]:
         for finding in self.engine.run(items, tally):
@@ -68,29 +71,60 @@ class Detector:
                     self.suppressed[f"{entry.label} ({entry.reason})"] += 1
                     continue
             key = alert_id(finding.rule_id, finding.record.get("eventID"), finding.record)
-            if not self.store.first_seen(key, self.clock().timestamp(), DEDUP_TTL_SECONDS):
+            now = self.clock().timestamp()
+            if self._pending_keys.get(key, 0.0) > now or self.store.seen(key, now):
                 self.duplicates += 1  # this rule already reported this very event
                 continue
+            keys = {key: now + DEDUP_TTL_SECONDS}
             if finding.threshold is not None:
-                crossed = self._threshold(finding, finding.threshold)
+                crossed = self._threshold(finding, finding.threshold, key)
                 if crossed is None:
                     self.below_threshold += 1
                     continue
-                finding = crossed
+                finding, cooldown = crossed
+                keys.update(cooldown)
+            self._pending[key] = keys
+            self._pending_keys.update(keys)
             yield finding
 
-    def _threshold(self, finding: Finding, threshold: Threshold) -> Finding | None:
+    def commit(self, alert_ids: Iterable[str] | None = None) -> None:
+        """Remember delivered alerts (all pending ones if None): their redeliveries are dropped.
+
+        Call it only once alerts were delivered; what is not committed alerts again when AWS
+        retries the batch, so a failed delivery loses nothing.
+        """
+        ids = list(self._pending) if alert_ids is None else list(alert_ids)
+        expiries: dict[str, float] = {}
+        for alert in ids:
+            expiries.update(self._pending.pop(alert, {}))
+        if expiries:
+            self.store.remember(expiries)
+        for key in expiries:
+            self._pending_keys.pop(key, None)
+
+    def discard(self) -> None:
+        """Forget what was not delivered, so the retried batch alerts again."""
+        self._pending.clear()
+        self._pending_keys.clear()
+
+    def _threshold(
+        self, finding: Finding, threshold: Threshold, event_key: str
+    ) -> tuple[Finding, dict[str, float]] | None:
+        """The finding that completes a burst, with its cooldown key; None below the count."""
         ctx = RecordContext(finding.record)
         group = {path: _first(ctx.values(tuple(path.split(".")))) for path in threshold.group_by}
         key = "\x1f".join([finding.rule_id, *(str(v) for v in group.values())])
         at = event_epoch(finding.record)
         if at is None:
             at = self.clock().timestamp()
-        count = self.store.window_hit(key, at, threshold.window_seconds, threshold.count)
+        count = self.store.window_hit(
+            key, at, threshold.window_seconds, threshold.count, event_key=event_key
+        )
         if count is None:
             return None
         # One alert per group per window: a burst of 30 with a threshold of 10 is one burst.
-        if not self.store.first_seen(f"cooldown\x1f{key}", at, threshold.window_seconds):
+        cooldown = f"cooldown\x1f{key}"
+        if self._pending_keys.get(cooldown, float("-inf")) > at or self.store.seen(cooldown, at):
             return None
         context = dict(finding.context or {})
         context["threshold"] = {
@@ -99,7 +133,9 @@ class Detector:
             "group": group,
         }
         title = f"{finding.title} ({count} in {_duration(threshold.window_seconds)})"
-        return replace(finding, title=title, context=context)
+        return replace(finding, title=title, context=context), {
+            cooldown: at + threshold.window_seconds
+        }
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import orjson
 
 from trailguard.alerts import Alert
+from trailguard.sinks.spec import SinkSpec
+
+if TYPE_CHECKING:
+    from trailguard.sinks.registry import SinkContext
+
+OPTIONS: tuple[str, ...] = ()
+
+
+def validate(spec: SinkSpec) -> None:
+    """Nothing to check: the log sink has no options."""
+
+
+def build(spec: SinkSpec, context: SinkContext) -> LogSink:
+    return LogSink(name=spec.name)
 
 
 class LogSink:
-    name = "log"
-
-    def __init__(self, stream: BinaryIO | None = None) -> None:
+    def __init__(self, stream: BinaryIO | None = None, name: str = "log") -> None:
+        self.name = name
         self._stream = stream
 
     def send(self, alerts: Sequence[Alert]) -> None:

@@ -1,0 +1,116 @@
+"""Delivering alerts reliably: retries with backoff and jitter, then a loud failure.
+
+A sink raises `SinkError` naming the alerts it could not deliver and whether trying again
+may help (throttling, 5xx, timeouts, refused connections), with the server's Retry-After if
+it gave one. `deliver` retries just those alerts; what still fails is returned, and the
+caller fails the invocation (`DeliveryError`) so AWS retries the batch and, in the end, the
+dead-letter queue or on-failure destination keeps it. Nothing is caught and called success.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from trailguard.alerts import Alert
+
+MAX_RETRY_AFTER = 30.0
+"""Honour a server's Retry-After up to this many seconds; beyond it, fail and let AWS retry."""
+
+
+class SinkError(Exception):
+    """Some alerts were not delivered; `failed` says which, `transient` whether to retry."""
+
+    def __init__(
+        self,
+        message: str,
+        failed: Sequence[Alert],
+        *,
+        transient: bool,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.failed = list(failed)
+        self.transient = transient
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter: attempt n waits up to min(cap, base * 2**n)."""
+
+    attempts: int = 4
+    base_seconds: float = 0.5
+    cap_seconds: float = 10.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    jitter: Callable[[float], float] = field(
+        default=lambda limit: random.uniform(0, limit), compare=False
+    )
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), MAX_RETRY_AFTER)
+        return self.jitter(min(self.cap_seconds, self.base_seconds * 2**attempt))
+
+
+@dataclass(slots=True)
+class DeliveryResult:
+    sink: str
+    delivered: int = 0
+    failed: list[Alert] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    attempts: int = 0
+
+
+class DeliveryError(RuntimeError):
+    """Alerts that could not be delivered after their retries; raised to fail the invocation."""
+
+    def __init__(self, results: Sequence[DeliveryResult]) -> None:
+        self.results = [r for r in results if r.failed]
+        parts = []
+        for result in self.results:
+            ids = ", ".join(str(a.get("alert_id")) for a in result.failed[:5])
+            more = f" and {len(result.failed) - 5} more" if len(result.failed) > 5 else ""
+            last = result.errors[-1] if result.errors else "unknown error"
+            parts.append(
+                f"sink {result.sink!r}: {len(result.failed)} alert(s) not delivered after "
+                f"{result.attempts} attempt(s) ({ids}{more}): {last}"
+            )
+        super().__init__("; ".join(parts))
+
+
+def deliver(
+    name: str,
+    send: Callable[[Sequence[Alert]], None],
+    alerts: Sequence[Alert],
+    policy: RetryPolicy,
+) -> DeliveryResult:
+    """Send `alerts`, retrying the ones that failed for as long as the policy allows."""
+    result = DeliveryResult(name)
+    pending = list(alerts)
+    for attempt in range(policy.attempts):
+        if not pending:
+            break
+        result.attempts = attempt + 1
+        try:
+            send(pending)
+        except SinkError as exc:
+            result.errors.append(str(exc))
+            result.delivered += len(pending) - len(exc.failed)
+            pending = exc.failed
+            if not exc.transient or attempt + 1 == policy.attempts:
+                break
+            policy.sleep(policy.delay(attempt, exc.retry_after))
+            continue
+        except Exception as exc:  # an unexpected error: all of this attempt is undelivered
+            result.errors.append(f"{type(exc).__name__}: {exc}")
+            if attempt + 1 == policy.attempts:
+                break
+            policy.sleep(policy.delay(attempt, None))
+            continue
+        result.delivered += len(pending)
+        pending = []
+    result.failed = pending
+    return result
