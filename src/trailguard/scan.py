@@ -72,4 +72,5 @@ def scan_paths(
             writer.write(build_alert(finding))
     result.detection = detector.stats()
     writer.finish(result)
+    detector.commit()  # reported: with a persistent store, the next run drops them
     return result

@@ -11,6 +11,7 @@ from trailguard.engine import Engine
 from trailguard.pipeline import Detector
 from trailguard.rules.errors import RuleLoadError
 from trailguard.rules.packs import LoadedPacks, load_packs
+from trailguard.state.registry import build_store
 
 EXIT_ERRORS = 2
 
@@ -25,7 +26,7 @@ class Setup:
     loaded: LoadedPacks
 
     def detector(self) -> Detector:
-        return Detector(Engine(self.loaded.packs), self.config)
+        return Detector(Engine(self.loaded.packs), self.config, build_store(self.config.state))
 
 
 def load_setup(config_path: str | None, rule_paths: list[str] | None = None) -> Setup:

@@ -1,0 +1,138 @@
+"""CloudWatch metrics from a Lambda run, as Embedded Metric Format (EMF) log lines.
+
+CloudWatch Logs turns each line into metrics as it ingests the function's log: no
+PutMetricData call, no permission, no latency in the invocation. The handler logs the lines
+`emf_lines` returns, built from the run's summary (`Runtime.run`) and the extras a
+`RunMetrics` collects while the run goes (findings by severity, event delay), with the
+alerts each sink failed to take (`failed_by_sink`). docs/observability.md lists the metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from trailguard.delivery import DeliveryResult
+from trailguard.model import SEVERITY_LABELS, Finding, SourcedRecord
+from trailguard.pipeline import event_epoch
+
+NAMESPACE = "trailguard"
+LOG_TYPE = "trailguard.metrics"
+COUNTS = (
+    ("alerts", "Alerts"),
+    ("suppressed", "Suppressed"),
+    ("duplicates", "Duplicates"),
+    ("below_threshold", "BelowThreshold"),
+    ("records", "Records"),
+    ("skipped", "Skipped"),
+    ("invalid", "Invalid"),
+)
+"""Summary key and metric name of each count with the `Function` dimension alone."""
+
+
+class RunMetrics:
+    """What a run's summary lacks for metrics; `as_summary()` adds it to the summary."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.by_severity: Counter[str] = Counter()
+        self.delay_max = 0.0
+        self.delay_total = 0.0
+        self.timed = 0
+
+    def records(self, items: Iterable[SourcedRecord]) -> Iterator[SourcedRecord]:
+        """Pass `items` through, measuring how long after its eventTime each is processed."""
+        for item in items:
+            at = event_epoch(item.record)
+            if at is not None:
+                delay = max(0.0, self.clock() - at)  # a skewed clock is not a negative delay
+                self.delay_max = max(self.delay_max, delay)
+                self.delay_total += delay
+                self.timed += 1
+            yield item
+
+    def finding(self, finding: Finding) -> None:
+        self.by_severity[finding.severity.label] += 1
+
+    def as_summary(self) -> dict[str, Any]:
+        extras: dict[str, Any] = {"by_severity": dict(self.by_severity)}
+        if self.timed:
+            extras["event_delay"] = {
+                "max": round(self.delay_max, 3),
+                "average": round(self.delay_total / self.timed, 3),
+                "records": self.timed,
+            }
+        return extras
+
+
+def failed_by_sink(results: Sequence[DeliveryResult]) -> dict[str, int]:
+    """The alerts each sink could not take (`DeliveryError.results`), for `summary["failed"]`."""
+    failed: Counter[str] = Counter()
+    for result in results:
+        failed[result.sink] += len(result.failed)
+    return dict(failed)
+
+
+def emf_lines(
+    summary: Mapping[str, Any], *, function_name: str, now: float
+) -> list[dict[str, Any]]:
+    """EMF lines for one run: per function, per sink, per severity (Findings).
+
+    Counts the summary lacks are left out rather than reported as zero, so the lines of a
+    failed run (`{"failed": ...}` alone) say only what is known.
+    """
+    timestamp = int(now * 1000)
+    base = {"Function": function_name}
+    counts = {name: summary[key] for key, name in COUNTS if key in summary}
+    delivered = _by_name(summary.get("delivered"))
+    failed = _by_name(summary.get("failed"))
+    if "failed" in summary:
+        counts["AlertsFailed"] = sum(failed.values())
+    seconds: dict[str, float] = {}
+    delay = summary.get("event_delay")
+    if isinstance(delay, Mapping):
+        seconds = {"EventDelayMax": delay["max"], "EventDelayAverage": delay["average"]}
+    lines = [_line(timestamp, base, counts, seconds)] if counts or seconds else []
+    for sink in sorted(delivered.keys() | failed.keys()):
+        sink_counts = {
+            "AlertsDelivered": delivered.get(sink, 0),
+            "AlertsFailed": failed.get(sink, 0),
+        }
+        lines.append(_line(timestamp, {**base, "Sink": sink}, sink_counts))
+    by_severity = _by_name(summary.get("by_severity"))
+    for label in SEVERITY_LABELS:
+        if by_severity.get(label):
+            lines.append(
+                _line(timestamp, {**base, "Severity": label}, {"Findings": by_severity[label]})
+            )
+    return lines
+
+
+def _by_name(value: Any) -> dict[str, int]:
+    return {str(k): int(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+def _line(
+    timestamp: int,
+    dimensions: dict[str, str],
+    counts: Mapping[str, Any],
+    seconds: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """One EMF object: the directive, then dimension values and metric values at top level."""
+    seconds = seconds or {}
+    metrics = [{"Name": name, "Unit": "Count"} for name in counts]
+    metrics += [{"Name": name, "Unit": "Seconds"} for name in seconds]
+    return {
+        "_aws": {
+            "Timestamp": timestamp,
+            "CloudWatchMetrics": [
+                {"Namespace": NAMESPACE, "Dimensions": [list(dimensions)], "Metrics": metrics}
+            ],
+        },
+        "log_type": LOG_TYPE,
+        **dimensions,
+        **{name: int(value) for name, value in counts.items()},
+        **{name: float(value) for name, value in seconds.items()},
+    }
