@@ -175,3 +175,34 @@ def test_missing_ssm_config_says_what_to_check(aws, monkeypatch):
     monkeypatch.setattr(aws_lambda, "_runtime", None)
     with pytest.raises(ValueError, match=r"ssm:/nope: \(parameter\): cannot read it: .*ssm:Get"):
         aws_lambda.handler({"awslogs": {"data": ""}}, None)
+
+
+def emf(lines):
+    return [line for line in lines if "_aws" in line]
+
+
+def test_handler_emits_embedded_metrics(lambda_config, tmp_path, capsys):
+    lambda_config(f'sinks: [{{type: file, name: archive, path: "{tmp_path / "a.jsonl"}"}}]\n')
+    summary = aws_lambda.handler(json.loads(STOP_LOGGING.read_text()), None)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    metrics = emf(lines)
+    assert metrics, "no EMF lines"
+    assert all(
+        line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "trailguard" for line in metrics
+    )
+    function = next(line for line in metrics if set(line) >= {"Records", "Alerts"})
+    assert (function["Records"], function["Alerts"]) == (1, summary["alerts"])
+    sink = next(line for line in metrics if line.get("Sink") == "archive")
+    assert sink["AlertsDelivered"] == summary["alerts"]
+    assert summary["by_severity"] == {"high": 3}
+
+
+def test_a_delivery_failure_emits_failed_metrics_before_raising(lambda_config, tmp_path, capsys):
+    target = tmp_path / "dir"
+    target.mkdir()
+    lambda_config(f'sinks: [{{type: file, name: archive, path: "{target}"}}]\n')
+    with pytest.raises(DeliveryError):
+        aws_lambda.handler(json.loads(STOP_LOGGING.read_text()), None)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    failed = [line for line in emf(lines) if line.get("Sink") == "archive"]
+    assert [line.get("AlertsFailed") for line in failed] == [3]

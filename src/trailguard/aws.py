@@ -65,7 +65,9 @@ def is_transient(exc: BaseException) -> bool:
         error = response.get("Error") or {}
         code = str(error.get("Code", ""))
         status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
-        return code in TRANSIENT_CODES or (isinstance(status, int) and status >= 500)
+        return code in TRANSIENT_CODES or (
+            isinstance(status, int) and (status >= 500 or status == 429)
+        )
     name = type(exc).__name__
     return any(
         marker in name for marker in ("Timeout", "Connection", "EndpointConnection", "Throttl")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 import orjson
 import yaml
 
+from trailguard import metrics
 from trailguard.alerts import Alert, build_alert
 from trailguard.config import Config, ConfigError, config_from_data, load_config
 from trailguard.delivery import DeliveryError, RetryPolicy
@@ -36,6 +38,7 @@ from trailguard.tally import InputTally, Problem
 
 ALERT_BATCH = 500
 CONFIG_ENV = "TRAILGUARD_CONFIG"
+FUNCTION_ENV = "AWS_LAMBDA_FUNCTION_NAME"
 COUNTED = ("suppressed", "duplicates", "below_threshold")
 READS_S3 = frozenset({"s3", "sns", "sqs", "eventbridge"})
 """Triggers whose events may name S3 objects: only these get the S3 reader (and boto3)."""
@@ -107,6 +110,8 @@ class Runtime:
         self.s3 = s3
         """The S3 client for reading log files; None: `aws.client("s3")`, on first use."""
         self._reader: S3ObjectReader | None = None
+        self.observed = metrics.RunMetrics()
+        """Per invocation: severities of findings and the delay since each eventTime."""
 
     def process(
         self, event: Any, listener: Callable[[Problem], None] = log_problem
@@ -117,16 +122,18 @@ class Runtime:
         other triggers, so that AWS retries the event.
         """
         trigger = trigger_of(event)
+        self.observed = metrics.RunMetrics()
         tally = InputTally(listener=listener)
         decoder = Decoder(tally, self._s3_reader() if trigger in READS_S3 else None)
         place = Place(trigger, envelope=trigger)
         if trigger == "sqs":
-            return {"trigger": trigger, **self._sqs_batch(event["Records"], decoder, place)}
-        reading = _Reading(decoder.document(event, place))
-        summary = self._run(reading, tally)
-        if reading.failure is not None:
-            raise reading.failure
-        return {"trigger": trigger, **summary}
+            summary = self._sqs_batch(event["Records"], decoder, place)
+        else:
+            reading = _Reading(decoder.document(event, place))
+            summary = self._run(reading, tally)
+            if reading.failure is not None:
+                raise reading.failure
+        return {"trigger": trigger, **summary, **self.observed.as_summary()}
 
     def _s3_reader(self) -> S3ObjectReader:
         if self._reader is None:
@@ -153,6 +160,7 @@ class Runtime:
         alerts = 0
         delivered: Counter[str] = Counter()
         failures: list[str] = []
+        failed_by_sink: Counter[str] = Counter()
         for index, message in enumerate(messages):
             invalid = tally.invalid_total
             reading = _Reading(messaging.sqs_message(message, index, place, decoder, depth=1))
@@ -161,6 +169,7 @@ class Runtime:
                 summary = self._run(reading, tally)
             except DeliveryError as exc:
                 reason = str(exc)
+                failed_by_sink.update(metrics.failed_by_sink(exc.results))
             else:
                 alerts += summary["alerts"]
                 delivered.update(summary["delivered"])
@@ -187,6 +196,7 @@ class Runtime:
             **{key: after[key] - before[key] for key in COUNTED},
             **tally.as_dict(),
             "messages": len(messages),
+            "failed": dict(failed_by_sink),
             "batchItemFailures": [{"itemIdentifier": i} for i in failures],
         }
 
@@ -209,7 +219,8 @@ class Runtime:
         delivered: Counter[str] = Counter()
         alerts = 0
         chunk: list[Alert] = []
-        for finding in self.detector.run(items, tally):
+        for finding in self.detector.run(self.observed.records(items), tally):
+            self.observed.finding(finding)
             chunk.append(build_alert(finding))
             if len(chunk) >= ALERT_BATCH:
                 alerts += self._deliver(chunk, delivered)
@@ -305,8 +316,20 @@ def runtime() -> Runtime:
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Decode the trigger's event, evaluate every record, and emit the alerts."""
-    summary = runtime().process(event)
+    """Decode the trigger's event, evaluate every record, and emit the alerts and metrics."""
+    function = str(
+        getattr(context, "function_name", "") or os.environ.get(FUNCTION_ENV, "trailguard")
+    )
+    try:
+        summary = runtime().process(event)
+    except DeliveryError as exc:
+        failed = {"failed": metrics.failed_by_sink(exc.results)}
+        for line in metrics.emf_lines(failed, function_name=function, now=time.time()):
+            log_line(line)
+        sys.stdout.flush()
+        raise
     log_line(summary)
+    for line in metrics.emf_lines(summary, function_name=function, now=time.time()):
+        log_line(line)
     sys.stdout.flush()
     return lambda_response(summary)
