@@ -27,7 +27,7 @@ def _severity(text: str) -> Severity:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from trailguard.commands import explain, rules, scan
+    from trailguard.commands import backfill, explain, rules, scan
 
     parser = argparse.ArgumentParser(
         prog="trailguard",
@@ -43,11 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
             "Scan CloudTrail data: log files (plain or gzipped), CloudWatch Logs subscription "
             "payloads, EventBridge events, SQS/SNS/Kinesis wrappers, JSON lines, arrays or "
             "single records. Formats are recognised from the content. Folders are read "
-            "recursively; '-' reads stdin."
+            "recursively; '-' reads stdin; s3://BUCKET/PREFIX reads a trail's log files."
         ),
         epilog="Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or input errors.",
     )
-    scanner.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
+    scanner.add_argument(
+        "paths", nargs="+", metavar="PATH", help="file, folder, s3://BUCKET/PREFIX, or - for stdin"
+    )
     scanner.add_argument(
         "--format",
         choices=("table", "jsonl", "json"),
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also report each skipped input (control messages, digests, non-CloudTrail data)",
     )
+    scan.add_s3_options(scanner)
     rules.add_common(scanner)
     scanner.set_defaults(handler=scan.run)
 
@@ -93,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     explainer.add_argument("--rule", metavar="ID", help="explain this one rule for every record")
     rules.add_common(explainer)
     explainer.set_defaults(handler=explain.run)
+
+    backfill.add_parser(commands)
     return parser
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from trailguard.alerts import Alert, build_alert
 from trailguard.model import Severity
 from trailguard.pipeline import Detector
 from trailguard.sources import Decoder, read_local
 from trailguard.tally import InputTally
+
+if TYPE_CHECKING:
+    from trailguard.sources.s3_listing import DayRange
 
 
 class AlertWriter(Protocol):
@@ -57,11 +60,12 @@ def scan_paths(
     writer: AlertWriter,
     tally: InputTally,
     min_severity: Severity = Severity.INFO,
+    days: DayRange | None = None,
 ) -> ScanResult:
     """Decode every path, evaluate every record, hand alerts at or above the floor to `writer`."""
     result = ScanResult(tally, min_severity)
     decoder = Decoder(tally)
-    for finding in detector.run(read_local(paths, decoder), tally):
+    for finding in detector.run(read_local(paths, decoder, days=days), tally):
         severity = finding.severity
         result.by_severity[severity] += 1
         result.by_rule[finding.rule_id] += 1

@@ -1,16 +1,45 @@
-"""`trailguard scan`: alerts for local CloudTrail data."""
+"""`trailguard scan`: alerts for local CloudTrail data, or a trail's log files in S3."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
 
 from trailguard.commands.setup import load_setup
 from trailguard.tally import InputTally, Problem
 
+if TYPE_CHECKING:
+    from trailguard.sources.s3_listing import DayRange
+
 EXIT_CLEAN = 0
 EXIT_ALERTS = 1
 EXIT_ERRORS = 2
+
+
+def add_s3_options(scanner: Any) -> None:
+    """--since/--until: the days of an `s3://` path to read (its key layout holds the day)."""
+    scanner.add_argument(
+        "--since",
+        metavar="YYYY-MM-DD",
+        help="for s3:// paths: read log files from this day on (UTC, inclusive)",
+    )
+    scanner.add_argument(
+        "--until",
+        metavar="YYYY-MM-DD",
+        help="for s3:// paths: read log files up to this day (UTC, inclusive)",
+    )
+
+
+def s3_days(args: argparse.Namespace) -> DayRange | None:
+    """The days --since/--until select for `s3://` paths; ValueError for a bad range."""
+    from trailguard.sources.files import S3_SCHEME
+    from trailguard.sources.s3_listing import DayRange
+
+    ranged = args.since is not None or args.until is not None
+    if ranged and not any(path.startswith(S3_SCHEME) for path in args.paths):
+        raise ValueError("--since/--until apply to s3:// paths only; give one, or drop them")
+    return DayRange.parse(args.since, args.until, until_today=False) if ranged else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.paths.count("-") > 1:
         sys.stderr.write("trailguard: error: '-' (stdin) may be given once\n")
+        return EXIT_ERRORS
+    try:
+        days = s3_days(args)
+    except ValueError as exc:
+        sys.stderr.write(f"trailguard: error: {exc}\n")
         return EXIT_ERRORS
     detector = load_setup(args.config, args.rules).detector()
 
@@ -38,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         writer = TableWriter(sys.stdout, wants_colour(sys.stdout, args.color))
     tally = InputTally(listener=report)
-    result = scan_paths(args.paths, detector, writer, tally, args.min_severity)
+    result = scan_paths(args.paths, detector, writer, tally, args.min_severity, days)
     if tally.invalid_total:
         sys.stderr.write(
             f"trailguard: {tally.invalid_total} input error(s); the rest was scanned "
