@@ -204,3 +204,45 @@ def test_table_rule_column_fits_every_shipped_rule_id():
     width = dict(COLUMNS)["RULE"]
     loaded = load_packs(Config())
     assert max(map(len, loaded.known_ids())) <= width
+
+
+def deliver_config(tmp_path, target):
+    config = tmp_path / "deliver.yaml"
+    config.write_text(
+        f'packs: {{catalog: false}}\nsinks: [{{type: file, name: archive, path: "{target}"}}]\n'
+    )
+    return str(config)
+
+
+def test_scan_deliver_sends_the_shown_alerts_to_the_sinks(capsys, tmp_path):
+    target = tmp_path / "alerts.jsonl"
+    args = ("--format", "jsonl", "--min-severity", "high", "--config")
+    status, out, err = scan(capsys, str(CLOUDTRAIL_DELETE), *args, deliver_config(tmp_path, target))
+    assert status == EXIT_CLEAN
+    assert "--deliver" not in err
+    assert not target.exists()  # without --deliver, sinks are only checked
+    status, out, err = scan(
+        capsys, str(CLOUDTRAIL_DELETE), *args, deliver_config(tmp_path, target), "--deliver"
+    )
+    shown = [a["alert_id"] for a in jsonl(out)]
+    delivered = [json.loads(line)["alert_id"] for line in target.read_text().splitlines()]
+    assert status == EXIT_CLEAN
+    assert delivered == shown
+    assert len(shown) == 2
+    assert "trailguard: delivered: archive 2" in err
+
+
+def test_scan_deliver_failure_exits_2_naming_the_sink(capsys, tmp_path):
+    target = tmp_path / "folder"
+    target.mkdir()
+    args = ("--deliver", "--format", "jsonl", "--config", deliver_config(tmp_path, target))
+    status, _, err = scan(capsys, str(CLOUDTRAIL_DELETE), *args)
+    assert status == EXIT_ERRORS
+    assert "trailguard: error: sink 'archive': 2 alert(s) not delivered after 1 attempt(s)" in err
+    assert "nothing was remembered, run again" in err
+
+
+def test_scan_deliver_needs_configured_sinks(capsys):
+    status, _, err = scan(capsys, str(CLOUDTRAIL_DELETE), "--deliver")
+    assert status == EXIT_ERRORS
+    assert "--deliver needs sinks" in err

@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also report each skipped input (control messages, digests, non-CloudTrail data)",
     )
     scan.add_s3_options(scanner)
+    scan.add_delivery_option(scanner)
     rules.add_common(scanner)
     scanner.set_defaults(handler=scan.run)
 

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from trailguard.commands.setup import load_setup
+from trailguard.delivery import DeliveryError
 from trailguard.tally import InputTally, Problem
 
 if TYPE_CHECKING:
@@ -15,6 +16,14 @@ if TYPE_CHECKING:
 EXIT_CLEAN = 0
 EXIT_ALERTS = 1
 EXIT_ERRORS = 2
+
+
+def add_delivery_option(scanner: Any) -> None:
+    scanner.add_argument(
+        "--deliver",
+        action="store_true",
+        help="also deliver the alerts shown to the sinks of --config (Slack, SNS, ...)",
+    )
 
 
 def add_s3_options(scanner: Any) -> None:
@@ -56,7 +65,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         sys.stderr.write(f"trailguard: error: {exc}\n")
         return EXIT_ERRORS
-    detector = load_setup(args.config, args.rules).detector()
+    setup = load_setup(args.config, args.rules)
+    if args.deliver and not setup.config.sinks:
+        sys.stderr.write(
+            "trailguard: error: --deliver needs sinks: name them under `sinks:` in the file "
+            "given with --config (docs/configuration.md)\n"
+        )
+        return EXIT_ERRORS
+    detector = setup.detector()
 
     def report(problem: Problem) -> None:
         if problem.kind == "invalid":
@@ -71,8 +87,24 @@ def run(args: argparse.Namespace) -> int:
         writer = JsonDocumentWriter(sys.stdout.buffer)
     else:
         writer = TableWriter(sys.stdout, wants_colour(sys.stdout, args.color))
+    delivering = None
+    if args.deliver:
+        from trailguard.delivery import RetryPolicy
+        from trailguard.output.delivering import DeliveringWriter
+        from trailguard.sinks.registry import build_sinks
+
+        writer = delivering = DeliveringWriter(
+            writer, build_sinks(setup.config.sinks), RetryPolicy()
+        )
     tally = InputTally(listener=report)
-    result = scan_paths(args.paths, detector, writer, tally, args.min_severity, days)
+    try:
+        result = scan_paths(args.paths, detector, writer, tally, args.min_severity, days)
+    except DeliveryError as exc:
+        sys.stderr.write(f"trailguard: error: {exc}; nothing was remembered, run again\n")
+        return EXIT_ERRORS
+    if delivering is not None:
+        counts = ", ".join(f"{name} {n}" for name, n in sorted(delivering.delivered.items()))
+        sys.stderr.write(f"trailguard: delivered: {counts or 'nothing'}\n")
     if tally.invalid_total:
         sys.stderr.write(
             f"trailguard: {tally.invalid_total} input error(s); the rest was scanned "
