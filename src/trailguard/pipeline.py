@@ -21,6 +21,7 @@ from trailguard.rules.context import RecordContext
 from trailguard.state import StateStore
 from trailguard.state.memory import MemoryStore
 from trailguard.tally import InputTally
+from trailguard.times import parse_time
 
 Clock = Callable[[], dt.datetime]
 DEDUP_TTL_SECONDS = 7 * 86400
@@ -159,16 +160,8 @@ def _duration(seconds: int) -> str:
 
 def event_epoch(record: dict[str, Any]) -> float | None:
     """The record's eventTime in epoch seconds, so windows follow event time (backfills too)."""
-    text = record.get("eventTime")
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.timestamp()
+    moment = parse_time(record.get("eventTime"))
+    return None if moment is None else moment.timestamp()
 
 
 def build_detector(config: Config | None = None, store: StateStore | None = None) -> Detector:

@@ -20,6 +20,7 @@ from trailguard.alerts import Alert
 from trailguard.delivery import SinkError
 from trailguard.rules.errors import RuleSyntaxError
 from trailguard.sinks.spec import SinkSpec
+from trailguard.times import parse_time
 
 if TYPE_CHECKING:
     from trailguard.sinks.registry import SinkContext
@@ -275,7 +276,7 @@ def partition_of(region: str) -> str:
 
 def to_finding(alert: Alert, account: str, product_arn: str, now: dt.datetime) -> dict[str, Any]:
     """One alert as an ASFF finding, every field within Security Hub's limits."""
-    observed = _timestamp(alert.get("event_time")) or now
+    observed = parse_time(alert.get("event_time")) or now
     updated = max(now, observed)
     label = SEVERITY_LABELS.get(str(alert.get("severity")), "INFORMATIONAL")
     severity = {"Label": label, "Original": str(alert.get("severity"))}
@@ -446,18 +447,6 @@ def source_url(alert: Alert) -> str | None:
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _timestamp(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
 
 
 def _iso(moment: dt.datetime) -> str:

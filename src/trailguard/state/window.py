@@ -1,8 +1,9 @@
-"""One threshold window as plain data, counted exactly as `MemoryStore.window_hit` counts.
+"""One threshold window as plain data, and the one implementation of counting hits in it.
 
-The persistent stores load a key's window, apply one hit here and write the result back
-(SQLite in a transaction, DynamoDB with a conditional write), so the counting rules live in
-one place and every store fires on the same hits.
+The memory store keeps windows in a dict; the persistent stores load a key's window, apply
+one hit here and write the result back (SQLite in a transaction, DynamoDB with a
+conditional write). The counting rules live in one place, so every store fires on the same
+hits.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ def apply_hit(
 ) -> Hit:
     """Count a hit at `at` in `window` (in place), as `StateStore.window_hit` describes.
 
-    Unlike the memory store, event keys older than the hits kept are forgotten at once: such
-    an event, counted again, falls outside every window still kept, so no count differs.
+    Event keys older than the hits kept are forgotten at once: such an event, counted
+    again, falls outside every window still kept, so no count differs.
     """
     if event_key is not None:
         if event_key in window.counted:

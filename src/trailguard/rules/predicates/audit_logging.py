@@ -16,6 +16,7 @@ from trailguard.rules.context import RecordContext
 from trailguard.rules.matchers import as_number
 from trailguard.rules.predicates import predicate
 from trailguard.rules.predicates.policies import own_account
+from trailguard.times import parse_time
 
 ARN_ACCOUNT = re.compile(r"^arn:[^:]+:[^:]+:[^:]*:(\d{12}):")
 DAY = 86400  # seconds
@@ -99,17 +100,7 @@ def _rule_prefix(rule: Mapping[str, Any]) -> str | None:
 
 
 def _event_time(ctx: RecordContext) -> dt.datetime | None:
-    return _parse_time(ctx.record.get("eventTime"))
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return parse_time(ctx.record.get("eventTime"))
 
 
 def _expires_within(rule: Mapping[str, Any], days: int, at: dt.datetime | None) -> bool:
@@ -122,7 +113,7 @@ def _expires_within(rule: Mapping[str, Any], days: int, at: dt.datetime | None) 
         if after is not None and after <= days:
             return True
         # A fixed date: every object the rule covers goes on that day, at once if it is past.
-        date = _parse_time(expiration.get("Date"))
+        date = parse_time(expiration.get("Date"))
         if date is not None and at is not None and (date - at).total_seconds() <= days * DAY:
             return True
     noncurrent = rule.get("NoncurrentVersionExpiration")
