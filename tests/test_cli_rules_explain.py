@@ -786,3 +786,27 @@ def test_console_script_rules_test_passes():
     assert done.returncode == EXIT_CLEAN, done.stdout + done.stderr
     assert done.stderr == ""
     assert re.fullmatch(rf"\d+ passed, 0 failed, in {len(shipped_rules())} rules\n", done.stdout)
+
+
+def test_explain_reports_a_rule_that_fails_and_goes_on(tmp_path, capsys):
+    from trailguard.rules import predicates
+
+    if "test_explain_explodes" not in predicates.registered():
+
+        @predicates.predicate("test_explain_explodes")
+        def explodes(ctx, args):
+            raise RuntimeError("boom")
+
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "broken.yaml").write_text(
+        "id: local.broken\ntitle: t\ndescription: d\nseverity: low\n"
+        "match: {event_name: StopLogging, where: {predicate: test_explain_explodes}}\n"
+    )
+    payload = SHARED_DATA / "envelopes/cloudwatch_logs/stratus_awslogs"
+    payload /= "stratus_aws.defense-evasion.cloudtrail-stop.json"
+    status = main(["explain", str(payload), "--rules", str(folder)])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "  ! local.broken: failed on this record: RuntimeError: boom" in out
+    assert "✓ threats.cloudtrail_stopped" in out

@@ -55,7 +55,11 @@ def explain_record(item: SourcedRecord, setup: Setup, only: str | None) -> Itera
             if only and rule.rule_id != only:
                 continue
             applicable += 1
-            explanation = rule.explain(ctx)
+            try:
+                explanation = rule.explain(ctx)
+            except Exception as exc:  # as in scan: one rule failing does not stop the rest
+                yield f"  ! {rule.rule_id}: failed on this record: {type(exc).__name__}: {exc}"
+                continue
             if explanation.held:
                 yield _matched(finding_for(rule, ctx, item.place), ctx, setup, today)
             else:
