@@ -1,14 +1,27 @@
-# `make check` is the whole check CI runs (.ci/run): install everything, ruff, mypy, tests.
+# `make check` is the whole check CI runs (.ci/run): install everything, ruff, mypy, tests
+# (tests/test_terraform.py among them: terraform fmt/validate/test, checkov, and the example
+# applied to moto; it needs terraform and the AWS provider mirror, see docs/deploy.md).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Tools with pinned dependencies of their own live in a venv apart from the project's.
+TOOLS_VENV ?= .venv-tools
+CHECKOV_VERSION ?= 3.3.30
+CHECKOV_STAMP := $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION)
+LAMBDA_ZIP ?= dist/trailguard-lambda.zip
 
-.PHONY: install check lint typecheck test demo
+.PHONY: install check lint typecheck test demo checkov lambda-zip
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-install: $(BIN)/python
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	touch $@
+
+install: $(BIN)/python $(CHECKOV_STAMP)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 
@@ -23,6 +36,12 @@ test:
 	$(BIN)/pytest -q
 
 check: install lint typecheck test
+
+checkov: $(CHECKOV_STAMP)
+	$(TOOLS_VENV)/bin/checkov -d terraform/ --framework terraform --skip-download --compact --quiet
+
+lambda-zip: $(BIN)/python
+	$(BIN)/python tools/build_lambda_zip.py --output $(LAMBDA_ZIP)
 
 demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet .
