@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import itertools
 import os
 import socket
@@ -174,3 +176,37 @@ def boto3_client(service: str) -> Any:
     import boto3
 
     return boto3.client(service, region_name="us-east-1")
+
+
+# --- Stratus Red Team detonations and predicates, for the threat-rule tests ---------------
+
+
+@functools.cache
+def stratus_lines() -> tuple[tuple[str, dict[str, Any]], ...]:
+    """(technique, event) for each line of events/stratus_detonations.jsonl, in file order."""
+    path = SHARED_DATA / "events" / "stratus_detonations.jsonl"
+    entries = (orjson.loads(text) for text in path.read_text().splitlines())
+    return tuple((entry["technique"], entry["event"]) for entry in entries)
+
+
+def stratus_events(technique: str) -> list[dict[str, Any]]:
+    """Fresh copies of the technique's events, in file order (newest first, as captured)."""
+    return [copy.deepcopy(event) for name, event in stratus_lines() if name == technique]
+
+
+def stratus_event(technique: str, event_name: str) -> dict[str, Any]:
+    """A fresh copy of the technique's first event of this name (API-version suffix dropped)."""
+    from trailguard.rules.names import base_event_name
+
+    for event in stratus_events(technique):
+        if base_event_name(event["eventName"]) == event_name:
+            return event
+    raise LookupError((technique, event_name))
+
+
+def check_predicate(name: str, record: Any, **args: Any) -> bool:
+    """Call a registered predicate directly on a record."""
+    from trailguard.rules.context import RecordContext
+    from trailguard.rules.predicates import registered
+
+    return registered()[name].function(RecordContext(dict(record)), args)

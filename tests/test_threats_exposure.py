@@ -7,8 +7,6 @@ Stratus events themselves, edited one field at a time.
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -17,12 +15,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import JSON_VALUES, SHARED_DATA, decoded_items
+from conftest import (
+    JSON_VALUES,
+    SHARED_DATA,
+    decoded_items,
+    stratus_event,
+    stratus_events,
+    stratus_lines,
+)
+from conftest import check_predicate as check
 from trailguard.config import config_from_data
 from trailguard.engine import Engine
 from trailguard.model import Finding, Place, Severity, SourcedRecord
 from trailguard.pipeline import Detector
-from trailguard.rules.context import RecordContext
 from trailguard.rules.errors import RuleSyntaxError
 from trailguard.rules.loader import load_rules, read_yaml, rule_from_data
 from trailguard.rules.packs import PACKS_DIR
@@ -93,31 +98,6 @@ def detect(records: list[Mapping[str, Any]], place: str = "test") -> list[Findin
     return list(detector.run(items, InputTally()))
 
 
-@cache
-def stratus_lines() -> tuple[tuple[str, dict[str, Any]], ...]:
-    lines = []
-    for text in STRATUS.read_text().splitlines():
-        entry = json.loads(text)
-        lines.append((entry["technique"], entry["event"]))
-    return tuple(lines)
-
-
-def stratus_events(technique: str) -> list[dict[str, Any]]:
-    return [copy.deepcopy(event) for name, event in stratus_lines() if name == technique]
-
-
-def stratus_event(technique: str, event_name: str) -> dict[str, Any]:
-    """A fresh copy of the first event of `technique` with this (API-version-free) name."""
-    for event in stratus_events(technique):
-        if event["eventName"].startswith(event_name):
-            return event
-    raise LookupError((technique, event_name))
-
-
-def check(name: str, record: Mapping[str, Any], **args: Any) -> bool:
-    return registered()[name].function(RecordContext(dict(record)), args)
-
-
 # --- the rules on the real Stratus detonations ---------------------------------------------
 
 
@@ -155,7 +135,9 @@ def test_stratus_log_files_as_delivered_give_the_same_findings(technique):
 
 
 def test_sg_rule_rates_the_stratus_port_22_grant_critical():
-    event = stratus_event("aws.exfiltration.ec2-security-group-open-port-22-ingress", "Authorize")
+    event = stratus_event(
+        "aws.exfiltration.ec2-security-group-open-port-22-ingress", "AuthorizeSecurityGroupIngress"
+    )
     [finding] = detect([event])
     assert finding.severity is Severity.CRITICAL
     assert (
@@ -219,8 +201,13 @@ def test_lambda_hand_change_rule_ignores_a_pipeline_role():
 # --- ingress_open_to_world -----------------------------------------------------------------
 
 
+SG_OPEN_22 = "aws.exfiltration.ec2-security-group-open-port-22-ingress"
+
+
 def sg_event() -> dict[str, Any]:
-    return stratus_event("aws.exfiltration.ec2-security-group-open-port-22-ingress", "Authorize")
+    return stratus_event(
+        "aws.exfiltration.ec2-security-group-open-port-22-ingress", "AuthorizeSecurityGroupIngress"
+    )
 
 
 def with_permissions(*permissions: dict[str, Any]) -> dict[str, Any]:

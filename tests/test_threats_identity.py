@@ -17,11 +17,11 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import SHARED_DATA, decoded_items
+from conftest import SHARED_DATA, decoded_items, stratus_event, stratus_events, stratus_lines
+from conftest import check_predicate as check
 from trailguard.engine import Engine
 from trailguard.model import Finding, Place, Severity, SourcedRecord
 from trailguard.pipeline import Detector
-from trailguard.rules.context import RecordContext
 from trailguard.rules.errors import RuleSyntaxError
 from trailguard.rules.loader import load_rules
 from trailguard.rules.packs import PACKS_DIR
@@ -101,32 +101,6 @@ def detect(records: list[Mapping[str, Any]], place: str = "test") -> list[Findin
     findings = list(detector.run(items, tally))
     assert not tally.errors, [error.message() for error in tally.errors]
     return findings
-
-
-@cache
-def stratus_lines() -> tuple[tuple[str, dict[str, Any]], ...]:
-    lines = []
-    for text in STRATUS.read_text().splitlines():
-        entry = json.loads(text)
-        lines.append((entry["technique"], entry["event"]))
-    return tuple(lines)
-
-
-def stratus_events(technique: str) -> list[dict[str, Any]]:
-    """The technique's events in file order (newest first, as Stratus captured them)."""
-    return [copy.deepcopy(event) for name, event in stratus_lines() if name == technique]
-
-
-def stratus_event(technique: str, event_name: str) -> dict[str, Any]:
-    """A fresh copy of the first event of `technique` with this name."""
-    for event in stratus_events(technique):
-        if event["eventName"] == event_name:
-            return event
-    raise LookupError((technique, event_name))
-
-
-def check(name: str, record: Mapping[str, Any], **args: Any) -> bool:
-    return registered()[name].function(RecordContext(dict(record)), args)
 
 
 # --- the rules on the real Stratus detonations ---------------------------------------------

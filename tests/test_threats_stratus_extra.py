@@ -27,14 +27,13 @@ import pytest
 from hypothesis import given
 
 from conftest import JSON_VALUES, SHARED_DATA
+from conftest import check_predicate as check
 from trailguard.config import Config
 from trailguard.engine import Engine
 from trailguard.model import Finding, Place, Severity, SourcedRecord
 from trailguard.pipeline import Detector, build_detector
-from trailguard.rules.context import RecordContext
 from trailguard.rules.loader import load_rules
 from trailguard.rules.packs import PACKS_DIR, load_packs
-from trailguard.rules.predicates import registered
 from trailguard.rules.predicates.s3 import ELB_LOG_DELIVERY_ACCOUNTS
 from trailguard.rules.rule import Rule
 from trailguard.rules.ruleset import RuleSet
@@ -254,10 +253,6 @@ def detect(records: Iterable[dict[str, Any]]) -> list[Finding]:
 
 def found(findings: list[Finding], rule_id: str) -> list[Finding]:
     return [f for f in findings if f.rule_id == rule_id]
-
-
-def check(name: str, record: dict[str, Any], **args: Any) -> bool:
-    return registered()[name].function(RecordContext(record), args)
 
 
 @cache
