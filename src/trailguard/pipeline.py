@@ -60,33 +60,49 @@ class Detector:
 
     def run(self, items: Iterable[SourcedRecord], tally: InputTally) -> Iterator[Finding]:
         for finding in self.engine.run(items, tally):
-            if finding.rule_id in self.disabled:
-                continue
-            severity = self.severities.get(finding.rule_id)
-            if severity is not None:
-                finding = replace(finding, severity=severity)
-            if self.allowlist.entries:
-                today = self.clock().date()  # per finding: a long run crosses midnight
-                entry = self.allowlist.match(finding, RecordContext(finding.record), today)
-                if entry is not None:
-                    self.suppressed[f"{entry.label} ({entry.reason})"] += 1
-                    continue
-            key = alert_id(finding.rule_id, finding.record.get("eventID"), finding.record)
-            now = self.clock().timestamp()
-            if self._pending_keys.get(key, 0.0) > now or self.store.seen(key, now):
-                self.duplicates += 1  # this rule already reported this very event
-                continue
-            keys = {key: now + DEDUP_TTL_SECONDS}
-            if finding.threshold is not None:
-                crossed = self._threshold(finding, finding.threshold, key)
-                if crossed is None:
-                    self.below_threshold += 1
-                    continue
-                finding, cooldown = crossed
-                keys.update(cooldown)
-            self._pending[key] = keys
-            self._pending_keys.update(keys)
-            yield finding
+            screened = self.screen(finding)
+            if screened is not None:
+                admitted = self.admit(screened)
+                if admitted is not None:
+                    yield admitted
+
+    def screen(self, finding: Finding) -> Finding | None:
+        """The stateless stage: disabled rules, severity overrides, allowlists.
+
+        It needs nothing but the finding, so parallel workers may run it; `admit` must then
+        see their findings in input order.
+        """
+        if finding.rule_id in self.disabled:
+            return None
+        severity = self.severities.get(finding.rule_id)
+        if severity is not None:
+            finding = replace(finding, severity=severity)
+        if self.allowlist.entries:
+            today = self.clock().date()  # per finding: a long run crosses midnight
+            entry = self.allowlist.match(finding, RecordContext(finding.record), today)
+            if entry is not None:
+                self.suppressed[f"{entry.label} ({entry.reason})"] += 1
+                return None
+        return finding
+
+    def admit(self, finding: Finding) -> Finding | None:
+        """The stateful stage, in input order: dedup, then thresholds. None: not an alert."""
+        key = alert_id(finding.rule_id, finding.record.get("eventID"), finding.record)
+        now = self.clock().timestamp()
+        if self._pending_keys.get(key, 0.0) > now or self.store.seen(key, now):
+            self.duplicates += 1  # this rule already reported this very event
+            return None
+        keys = {key: now + DEDUP_TTL_SECONDS}
+        if finding.threshold is not None:
+            crossed = self._threshold(finding, finding.threshold, key)
+            if crossed is None:
+                self.below_threshold += 1
+                return None
+            finding, cooldown = crossed
+            keys.update(cooldown)
+        self._pending[key] = keys
+        self._pending_keys.update(keys)
+        return finding
 
     def commit(self, alert_ids: Iterable[str] | None = None) -> None:
         """Remember delivered alerts (all pending ones if None): their redeliveries are dropped.
