@@ -21,6 +21,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from trailguard.model import Place, SourcedRecord
+from trailguard.record import plain
 from trailguard.sources import Decoder
 from trailguard.tally import InputTally
 
@@ -90,6 +91,11 @@ def fresh_lambda_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 _event_ids = itertools.count(1)
+
+
+def editable(record: Any) -> dict[str, Any]:
+    """A deep, mutable copy of a record (decoded records are read-only)."""
+    return copy.deepcopy(plain(record))
 
 
 def with_event_id(record: Any) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO, SHARED_DATA, decoded
+from conftest import REPO, SHARED_DATA, decoded, editable
 from trailguard.model import Place, Record, Severity
 from trailguard.rules.packs import load_shipped_rules
 from trailguard.rules.rule import Rule
@@ -143,7 +143,7 @@ def tokenize(pattern: str) -> list[str]:
 def field_value(record: Record, selector: str) -> Any:
     value: Any = record
     for part in selector.removeprefix("$.").split("."):
-        value = value.get(part) if isinstance(value, dict) else None
+        value = value.get(part) if isinstance(value, Mapping) else None
     return value
 
 
@@ -259,7 +259,7 @@ def one(records: list[Record], **fields: Any) -> Record:
     for record in records:
         identity = record.get("userIdentity") or {}
         if all(record.get(k, identity.get(k)) == v for k, v in fields.items()):
-            return copy.deepcopy(record)
+            return editable(record)
     raise LookupError(fields)
 
 

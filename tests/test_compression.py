@@ -142,7 +142,10 @@ def test_truncated_second_gzip_member_says_truncated() -> None:
 
 
 def test_gzip_magic_followed_by_garbage_is_corrupt() -> None:
-    with pytest.raises(CompressionError, match=r"^corrupt gzip data: .*unknown compression method"):
+    unknown_method = (
+        r"^corrupt gzip data: .*(unknown compression method|unsupported compress method)"
+    )
+    with pytest.raises(CompressionError, match=unknown_method):
         decompress(b"\x1f\x8bthis is not gzip at all")
 
 
@@ -156,7 +159,9 @@ def test_corrupt_gzip_body_is_corrupt() -> None:
 def test_gzip_with_a_wrong_checksum_is_corrupt() -> None:
     data = bytearray(gzip.compress(RECORDS))
     data[-8] ^= 0xFF  # CRC32 in the trailer
-    with pytest.raises(CompressionError, match=r"^corrupt gzip data: .*incorrect data check"):
+    with pytest.raises(
+        CompressionError, match=r"(?i)^corrupt gzip data: .*incorrect (data check|checksum)"
+    ):
         decompress(bytes(data))
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import JSON_VALUES, SHARED_DATA, decoded, edge_case
+from conftest import JSON_VALUES, SHARED_DATA, decoded, edge_case, editable
 from trailguard.model import Place
 from trailguard.resources import MAX_DERIVED, Resource, extract_resources, resource_label
 from trailguard.sources import Decoder
@@ -182,7 +182,7 @@ def test_derived_from_real_request_parameters(
 
 
 def test_name_parameter_counts_only_for_services_that_use_it() -> None:
-    record = copy.deepcopy(
+    record = editable(
         first_named(
             f"{LOG_FILES}/stratus_aws.defense-evasion.cloudtrail-stop.json.gz", "StopLogging"
         )
@@ -227,7 +227,7 @@ def test_parameters_of_the_wrong_type_are_ignored() -> None:
 
 def test_request_parameters_as_the_string_null() -> None:
     """Some fixtures carry `"requestParameters": "null"` (a string); it names nothing."""
-    record = copy.deepcopy(
+    record = editable(
         first_named(
             f"{STRATUS_AWSLOGS}/stratus_aws.defense-evasion.cloudtrail-stop.json", "StopLogging"
         )

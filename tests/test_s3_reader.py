@@ -363,7 +363,7 @@ def test_an_invalid_element_is_an_error_at_its_position_and_the_rest_go_on() -> 
     ]
     [(kind, position, reason, detail)] = problems(run)
     assert (kind, position, reason) == ("invalid", "Records[1]", "invalid JSON")
-    assert detail.startswith("invalid literal")
+    assert detail.startswith("JSON is malformed")
 
 
 @pytest.mark.parametrize(

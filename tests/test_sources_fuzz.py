@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from conftest import SHARED_DATA
 from trailguard.model import Place, SourcedRecord
+from trailguard.record import CloudTrailRecord
 from trailguard.sources import Decoder
 from trailguard.sources.records import is_cloudtrail_record
 from trailguard.tally import InputTally, Problem
@@ -70,7 +71,7 @@ def check(run: Callable[[Decoder], Iterator[SourcedRecord]]) -> InputTally:
     assert [p for p in problems if p.kind == "invalid"] == tally.errors
     assert len(tally.errors) == tally.invalid_total
     for sourced in records:
-        assert isinstance(sourced.record, dict)
+        assert isinstance(sourced.record, CloudTrailRecord)
         assert is_cloudtrail_record(sourced.record)
         assert sourced.place.location == LOCATION
     for problem in problems:

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import SHARED_DATA
 from trailguard.model import Place, SourcedRecord
+from trailguard.record import CloudTrailRecord
 from trailguard.sources import Decoder, read_local
 from trailguard.sources.records import is_cloudtrail_record
 from trailguard.tally import InputTally, Problem
@@ -105,7 +106,7 @@ def test_every_file_decodes_and_accounts_for_itself(path: Path) -> None:
         assert isinstance(problem.detail, str)
         assert str(path) in problem.message()
     for sourced in run.records:
-        assert isinstance(sourced.record, dict)
+        assert isinstance(sourced.record, CloudTrailRecord)
         assert is_cloudtrail_record(sourced.record)
         assert sourced.place.location == str(path)
 

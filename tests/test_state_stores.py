@@ -19,6 +19,7 @@ from trailguard.delivery import DeliveryError, RetryPolicy
 from trailguard.rules.errors import RuleSyntaxError
 from trailguard.state import StateStore
 from trailguard.state.dynamodb import DynamoDBStore, StateStoreError
+from trailguard.state.memory import MemoryStore
 from trailguard.state.registry import build_store
 from trailguard.state.spec import parse_state
 from trailguard.state.sqlite import SqliteStore, SqliteStoreError
@@ -548,3 +549,15 @@ def test_the_documented_state_examples_load() -> None:
     blocks = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
     kinds = [parse_state(yaml.safe_load(block)["state"]).kind for block in blocks]
     assert kinds == ["dynamodb", "sqlite"]
+
+
+def test_the_memory_store_keeps_two_generations_of_dedup_keys() -> None:
+    """Bounded in a long-lived Lambda container: the oldest generation is forgotten."""
+    store = MemoryStore(generation=3)
+    for index in range(3):
+        store.remember({f"k{index}": 100.0})
+    assert all(store.seen(f"k{i}", 50.0) for i in range(3))  # now the older generation
+    store.remember({"k3": 100.0, "k4": 100.0, "k5": 100.0})
+    assert not store.seen("k0", 50.0)  # two generations later: forgotten
+    assert all(store.seen(f"k{i}", 50.0) for i in range(3, 6))
+    assert not store.seen("k5", 150.0)  # expired

@@ -4,7 +4,7 @@ Run: `python tools/build_lambda_zip.py [--output dist/trailguard-lambda.zip]
 [--python-version 3.12] [--platform manylinux2014_x86_64]` (or `make lambda-zip`), then
 give the zip's path to the Terraform module (`lambda_zip_path`).
 
-What goes in: this repository's package and its runtime dependencies (orjson, PyYAML) as
+What goes in: this repository's package and its runtime dependencies (isal, msgspec, orjson, PyYAML) as
 pip installs them for the Lambda runtime's Python and platform (binary wheels only, so
 the compiled parts are the ones Lambda can load, whatever machine builds). What stays
 out: boto3 and botocore, which the Lambda Python runtime provides, console scripts, and
@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO / "dist" / "trailguard-lambda.zip"
 DEFAULT_PYTHON_VERSION = "3.12"
 DEFAULT_PLATFORM = "manylinux2014_x86_64"
-RUNTIME_DEPENDENCIES = ("orjson", "PyYAML")
+RUNTIME_DEPENDENCIES = ("isal", "msgspec", "orjson", "PyYAML")
 """pyproject.toml's `dependencies`, named again so that pip fetches them as binary wheels."""
 PROVIDED_BY_LAMBDA = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil")
 """Top-level names the Lambda Python runtime provides; none may end up in the zip."""

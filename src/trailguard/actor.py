@@ -7,7 +7,10 @@ tabled in docs/alerts.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from trailguard.record import CloudTrailRecord
 
 SSO_ROLE_PREFIX = "AWSReservedSSO_"
 
@@ -111,6 +114,24 @@ def resolve_actor(identity: Any) -> Actor:
     else:  # SAMLUser, WebIdentityUser, Unknown, types yet to come, and no type at all
         actor["name"] = user_name or person or principal_id or actor["invoked_by"]
     return actor
+
+
+_RESOLVED: dict[bytes, Actor] = {}
+RESOLVED_LIMIT = 4096
+"""Distinct userIdentity texts remembered; a role session makes many calls."""
+
+
+def actor_of(record: Mapping[str, Any]) -> Actor:
+    """The record's actor (a new dict); the same userIdentity JSON is resolved once."""
+    raw = record.raw_json("userIdentity") if isinstance(record, CloudTrailRecord) else None
+    if raw is None:
+        return resolve_actor(record.get("userIdentity"))
+    actor = _RESOLVED.get(raw)
+    if actor is None:
+        if len(_RESOLVED) >= RESOLVED_LIMIT:
+            _RESOLVED.clear()
+        actor = _RESOLVED[raw] = resolve_actor(record.get("userIdentity"))
+    return dict(actor)
 
 
 def actor_label(actor: Actor) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from trailguard.actor import resolve_actor
-from trailguard.model import Finding
+from trailguard.actor import actor_of
+from trailguard.model import SEVERITY_LABELS, Finding
+from trailguard.record import fields_of, plain
 from trailguard.resources import extract_resources
 
 SCHEMA_VERSION = 1
@@ -29,12 +31,12 @@ def _flag(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def _content_key(record: dict[str, Any]) -> bytes:
+def _content_key(record: Mapping[str, Any]) -> bytes:
     """The record's content, independent of key order: the identity of a record without eventID."""
     try:
-        return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+        return orjson.dumps(plain(record), option=orjson.OPT_SORT_KEYS)
     except TypeError:  # integers past 64 bits, nesting past orjson's limit
-        return _canonical(record)
+        return _canonical(plain(record))
 
 
 def _canonical(value: Any) -> bytes:
@@ -60,31 +62,72 @@ def _canonical(value: Any) -> bytes:
     return "".join(out).encode()
 
 
-def _insight_subject(record: dict[str, Any], key: str) -> str | None:
+def _insight_subject(record: Mapping[str, Any], key: str) -> str | None:
     """Insight events name the API call whose rate or errors were unusual in insightDetails."""
     details = record.get("insightDetails")
     return _text(details.get(key)) if isinstance(details, dict) else None
 
 
-def alert_id(rule_id: str, event_id: Any, record: dict[str, Any]) -> str:
+_RECENT_IDS: dict[tuple[str, str], str] = {}
+RECENT_IDS_LIMIT = 4096
+"""Ids just computed: dedup computes each one, and the alert built next needs it again."""
+
+
+def alert_id(rule_id: str, event_id: Any, record: Mapping[str, Any]) -> str:
     """Stable across redeliveries: rule plus eventID, or plus the record's content without one."""
     if isinstance(event_id, str) and event_id:
-        basis = f"{rule_id}\x00{event_id}".encode()
-    else:
-        basis = rule_id.encode() + b"\x00" + _content_key(record)
+        key = (rule_id, event_id)
+        known = _RECENT_IDS.get(key)
+        if known is None:
+            if len(_RECENT_IDS) >= RECENT_IDS_LIMIT:
+                _RECENT_IDS.clear()
+            basis = f"{rule_id}\x00{event_id}".encode()
+            known = _RECENT_IDS[key] = hashlib.blake2b(basis, digest_size=16).hexdigest()
+        return known
+    basis = rule_id.encode() + b"\x00" + _content_key(record)
     return hashlib.blake2b(basis, digest_size=16).hexdigest()
+
+
+_RECORD_FIELDS = (
+    "eventID",
+    "eventTime",
+    "eventName",
+    "eventSource",
+    "eventType",
+    "awsRegion",
+    "recipientAccountId",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "readOnly",
+)
 
 
 def build_alert(finding: Finding) -> Alert:
     """Everything a responder needs, with null for whatever the record does not say."""
     record = finding.record
-    get = record.get
-    event_id = _text(get("eventID"))
+    values = fields_of(record, _RECORD_FIELDS)
+    # The string fields at once (a non-empty string, else null): this runs for every alert.
+    (
+        event_id,
+        event_time,
+        event_name,
+        event_source,
+        event_type,
+        region,
+        account,
+        source_ip,
+        user_agent,
+        error_code,
+        error_message,
+    ) = [v if v.__class__ is str and v else None for v in values[:-1]]
+    read_only = values[-1]
     return {
         "schema_version": SCHEMA_VERSION,
         "alert_id": alert_id(finding.rule_id, event_id, record),
         "rule_id": finding.rule_id,
-        "severity": finding.severity.label,
+        "severity": SEVERITY_LABELS[finding.severity],
         "title": finding.title,
         "description": finding.description or None,
         "references": list(finding.references),
@@ -92,18 +135,18 @@ def build_alert(finding: Finding) -> Alert:
         "runbook": finding.runbook or None,
         "context": finding.context,
         "event_id": event_id,
-        "event_time": _text(get("eventTime")),
-        "event_name": _text(get("eventName")) or _insight_subject(record, "eventName"),
-        "event_source": _text(get("eventSource")) or _insight_subject(record, "eventSource"),
-        "event_type": _text(get("eventType")),
-        "aws_region": _text(get("awsRegion")),
-        "account_id": _text(get("recipientAccountId")),
-        "actor": resolve_actor(get("userIdentity")),
-        "source_ip": _text(get("sourceIPAddress")),
-        "user_agent": _text(get("userAgent")),
-        "error_code": _text(get("errorCode")),
-        "error_message": _text(get("errorMessage")),
-        "read_only": _flag(get("readOnly")),
+        "event_time": event_time,
+        "event_name": event_name or _insight_subject(record, "eventName"),
+        "event_source": event_source or _insight_subject(record, "eventSource"),
+        "event_type": event_type,
+        "aws_region": region,
+        "account_id": account,
+        "actor": actor_of(record),
+        "source_ip": source_ip,
+        "user_agent": user_agent,
+        "error_code": error_code,
+        "error_message": error_message,
+        "read_only": read_only if read_only.__class__ is bool else None,
         "resources": extract_resources(record),
         "source": finding.place.as_dict(),
     }

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 from trailguard.model import Finding, Place, Record, SourcedRecord
+from trailguard.rules.context import RecordContext
 from trailguard.tally import InputTally
 
 
@@ -20,6 +21,10 @@ class RulePack(Protocol):
     def pack_id(self) -> str: ...
 
     def evaluate(self, record: Record, place: Place) -> list[Finding]: ...
+
+    def evaluate_context(self, ctx: RecordContext, place: Place) -> list[Finding]:
+        """`evaluate` for a record already wrapped: the engine wraps it once for all packs."""
+        ...
 
 
 class PackErrors(Exception):  # noqa: N818 - it carries results, not only an error
@@ -38,9 +43,10 @@ class Engine:
     def evaluate(self, item: SourcedRecord, tally: InputTally) -> list[Finding]:
         """All findings for one record. A record that breaks a pack is reported, never fatal."""
         findings: list[Finding] = []
+        ctx = RecordContext(item.record)
         for pack in self.packs:
             try:
-                findings += pack.evaluate(item.record, item.place)
+                findings += pack.evaluate_context(ctx, item.place)
             except PackErrors as partial:  # some rules failed; keep what the others found
                 findings += partial.findings
                 for rule_id, exc in partial.failures:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
+
+from msgspec.structs import replace
 
 from trailguard.alerts import alert_id
 from trailguard.allowlist import Allowlist
@@ -21,7 +22,7 @@ from trailguard.rules.context import RecordContext
 from trailguard.state import StateStore
 from trailguard.state.memory import MemoryStore
 from trailguard.tally import InputTally
-from trailguard.times import parse_time
+from trailguard.times import epoch_seconds
 
 Clock = Callable[[], dt.datetime]
 DEDUP_TTL_SECONDS = 7 * 86400
@@ -88,6 +89,8 @@ class Detector:
     def admit(self, finding: Finding) -> Finding | None:
         """The stateful stage, in input order: dedup, then thresholds. None: not an alert."""
         key = alert_id(finding.rule_id, finding.record.get("eventID"), finding.record)
+        if finding.threshold is None:
+            return finding if self.admit_id(key) else None
         now = self.clock().timestamp()
         if self._pending_keys.get(key, 0.0) > now or self.store.seen(key, now):
             self.duplicates += 1  # this rule already reported this very event
@@ -103,6 +106,21 @@ class Detector:
         self._pending[key] = keys
         self._pending_keys.update(keys)
         return finding
+
+    def admit_id(self, key: str) -> bool:
+        """`admit` for a finding without a threshold, known by its alert id alone.
+
+        Parallel scans build such alerts in their workers and send the parent only the id;
+        False: a duplicate (counted).
+        """
+        now = self.clock().timestamp()
+        if self._pending_keys.get(key, 0.0) > now or self.store.seen(key, now):
+            self.duplicates += 1  # this rule already reported this very event
+            return False
+        expiry = now + DEDUP_TTL_SECONDS
+        self._pending[key] = {key: expiry}
+        self._pending_keys[key] = expiry
+        return True
 
     def commit(self, alert_ids: Iterable[str] | None = None) -> None:
         """Remember delivered alerts (all pending ones if None): their redeliveries are dropped.
@@ -174,10 +192,9 @@ def _duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def event_epoch(record: dict[str, Any]) -> float | None:
+def event_epoch(record: Mapping[str, Any]) -> float | None:
     """The record's eventTime in epoch seconds, so windows follow event time (backfills too)."""
-    moment = parse_time(record.get("eventTime"))
-    return None if moment is None else moment.timestamp()
+    return epoch_seconds(record.get("eventTime"))
 
 
 def build_detector(config: Config | None = None, store: StateStore | None = None) -> Detector:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 Resource = dict[str, str | None]
@@ -42,6 +43,7 @@ NAME_PARAMETER_TYPES = {
     "events.amazonaws.com": "AWS::Events::Rule",
 }
 MAX_DERIVED = 3
+_PARAMETER_RANKS = {key: (rank, kind) for rank, (key, kind) in enumerate(PARAMETER_TYPES)}
 
 
 def _text(value: Any) -> str | None:
@@ -53,7 +55,7 @@ def _resource(kind: str | None, value: str, account: str | None = None) -> Resou
     return {"type": kind, "arn": value if is_arn else None, "name": value, "account_id": account}
 
 
-def extract_resources(record: dict[str, Any]) -> list[Resource]:
+def extract_resources(record: Mapping[str, Any]) -> list[Resource]:
     """The record's listed `resources`; failing those, up to three from its request parameters.
 
     A listed resource names itself by `ARN`, or by `ARNPrefix` (S3 data events on a prefix).
@@ -76,10 +78,13 @@ def extract_resources(record: dict[str, Any]) -> list[Resource]:
     name_type = NAME_PARAMETER_TYPES.get(str(record.get("eventSource")))
     if name_type and _text(params.get("name")):
         derived.append(_resource(name_type, params["name"]))
-    for key, kind in PARAMETER_TYPES:
-        value = _text(params.get(key))
+    # The known parameters this request has, in PARAMETER_TYPES order (a request has few keys).
+    ranks = _PARAMETER_RANKS
+    named = sorted((ranks[key][0], key) for key in params if key in ranks)
+    for _, key in named:
+        value = _text(params[key])
         if value:
-            derived.append(_resource(kind, value))
+            derived.append(_resource(ranks[key][1], value))
             if len(derived) >= MAX_DERIVED:
                 break
     return derived

@@ -50,7 +50,7 @@ def explain_record(item: SourcedRecord, setup: Setup, only: str | None) -> Itera
                         continue
                     yield _matched(finding, ctx, setup, today)
             continue
-        rules = pack.rules if only else pack.candidates(ctx)
+        rules = pack.rules if only else pack.indexed(ctx)  # also those the outcome rules out
         for rule in rules:
             if only and rule.rule_id != only:
                 continue

@@ -8,13 +8,14 @@ Each non-whitelisted record gets exactly one finding. The seed's defects are fix
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from trailguard.model import Finding, Place, Record, Severity
+from trailguard.rules.context import RecordContext
 from trailguard.rules.errors import RuleLoadError
 from trailguard.rules.names import base_event_name
 
@@ -22,6 +23,10 @@ RULE_DELETION = "catalog.deletion"
 RULE_UNLISTED_SERVICE = "catalog.unlisted_service"
 RULE_CHANGE = "catalog.change"
 KIND = "catalog"
+VERDICTS_LIMIT = 8192
+"""Kinds of event whose verdict is remembered (bounded against crafted names)."""
+Verdict = tuple[str, Severity, str]
+"""A finding's rule id, severity and title."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,43 +43,54 @@ class CatalogPack:
     unnamed_event_severity: Severity
     events: Mapping[str, Severity]
 
+    _verdicts: dict[tuple[str | None, str | None], Verdict | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
     def evaluate(self, record: Record, place: Place) -> list[Finding]:
-        """The seed's decision, in the seed's order, for one record."""
-        source = record.get("eventSource")
-        if not isinstance(source, str):
-            source = None
-        raw_name = record.get("eventName")
-        name = base_event_name(raw_name) if isinstance(raw_name, str) else ""
-        if source in self.whitelisted_sources or name in self.whitelisted_names:
+        return self.evaluate_context(RecordContext(record), place)
+
+    def evaluate_context(self, ctx: RecordContext, place: Place) -> list[Finding]:
+        """The seed's decision for one record: it depends on the event source and name alone,
+        so it is made once per kind of event and remembered."""
+        key = (ctx.source, ctx.raw_name)
+        try:
+            verdict = self._verdicts[key]
+        except KeyError:
+            if len(self._verdicts) >= VERDICTS_LIMIT:
+                self._verdicts.clear()
+            verdict = self._verdicts[key] = self.decide(ctx.source, ctx.raw_name)
+        if verdict is None:
             return []
-        shown = raw_name if isinstance(raw_name, str) else "(no event name)"
+        rule_id, severity, title = verdict
+        return [Finding(rule_id, severity, title, ctx.record, place)]
+
+    def decide(self, source: str | None, raw_name: str | None) -> Verdict | None:
+        """Whitelist, then deletion, then unknown service, then the catalogue's severity."""
+        name = base_event_name(raw_name) if raw_name is not None else ""
+        if source in self.whitelisted_sources or name in self.whitelisted_names:
+            return None
+        shown = raw_name if raw_name is not None else "(no event name)"
         if name.startswith(self.deletion_prefixes):
-            return [
-                Finding(
-                    RULE_DELETION,
-                    self.deletion_severity,
-                    f"{shown}: a resource was deleted, revoked or removed",
-                    record,
-                    place,
-                )
-            ]
+            return (
+                RULE_DELETION,
+                self.deletion_severity,
+                f"{shown}: a resource was deleted, revoked or removed",
+            )
         if source not in self.known_services:
-            return [
-                Finding(
-                    RULE_UNLISTED_SERVICE,
-                    self.unlisted_service_severity,
-                    f"{shown} in {source or '(no event source)'}, a service outside the catalogue",
-                    record,
-                    place,
-                )
-            ]
+            return (
+                RULE_UNLISTED_SERVICE,
+                self.unlisted_service_severity,
+                f"{shown} in {source or '(no event source)'}, a service outside the catalogue",
+            )
         severity = self.events.get(name)
         if severity is None:
-            title = f"{shown}: a {source} event the catalogue does not name"
-            severity = self.unnamed_event_severity
-        else:
-            title = f"{shown}: {severity.label}-severity event in the catalogue"
-        return [Finding(RULE_CHANGE, severity, title, record, place)]
+            return (
+                RULE_CHANGE,
+                self.unnamed_event_severity,
+                f"{shown}: a {source} event the catalogue does not name",
+            )
+        return RULE_CHANGE, severity, f"{shown}: {severity.label}-severity event in the catalogue"
 
 
 def load_catalog(path: Path) -> CatalogPack:

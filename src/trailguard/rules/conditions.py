@@ -65,10 +65,23 @@ class FieldMatch:
         values = ctx.values(self.path)
         if self.exists is not None and bool(values) is not self.exists:
             return False
-        if not self.tests:
-            return True
         tests = self.tests
-        return any(all(t(v) for t in tests) for v in values)
+        if not tests:
+            return True
+        # Plain loops: this runs for every candidate rule on every record.
+        if len(tests) == 1:
+            test = tests[0]
+            for value in values:  # noqa: SIM110 - a plain loop is faster: hot path
+                if test(value):
+                    return True
+            return False
+        for value in values:
+            for test in tests:
+                if not test(value):
+                    break
+            else:
+                return True
+        return False
 
     def explain(self, ctx: RecordContext) -> Explanation:
         values = ctx.values(self.path)
@@ -89,7 +102,10 @@ class AllOf:
         self.parts = tuple(parts)
 
     def test(self, ctx: RecordContext) -> bool:
-        return all(part.test(ctx) for part in self.parts)
+        for part in self.parts:  # noqa: SIM110 - a plain loop is faster: hot path
+            if not part.test(ctx):
+                return False
+        return True
 
     def explain(self, ctx: RecordContext) -> Explanation:
         parts = tuple(part.explain(ctx) for part in self.parts)
@@ -107,7 +123,10 @@ class AnyOf:
         self.parts = tuple(parts)
 
     def test(self, ctx: RecordContext) -> bool:
-        return any(part.test(ctx) for part in self.parts)
+        for part in self.parts:  # noqa: SIM110 - a plain loop is faster: hot path
+            if part.test(ctx):
+                return True
+        return False
 
     def explain(self, ctx: RecordContext) -> Explanation:
         parts = tuple(part.explain(ctx) for part in self.parts)

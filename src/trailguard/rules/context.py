@@ -4,29 +4,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from trailguard.actor import ACTOR_FIELDS, Actor, resolve_actor
+from trailguard.actor import ACTOR_FIELDS, Actor, actor_of
 from trailguard.model import Record
+from trailguard.record import fields_of
 from trailguard.rules.names import base_event_name
 
 Path = tuple[str, ...]
 ACTOR_ROOT = "actor"
+_INDEXED_FIELDS = ("eventSource", "eventName", "errorCode")
 
 
 class RecordContext:
-    """One record under evaluation; the actor is resolved only if a rule asks for it."""
+    """One record under evaluation, shared by every pack.
 
-    __slots__ = ("_actor", "event_name", "record")
+    It reads what the rule indexes key on once (source, name, outcome); the actor is
+    resolved only if a rule asks for it.
+    """
+
+    __slots__ = ("_actor", "event_name", "failed", "raw_name", "record", "source")
 
     def __init__(self, record: Record) -> None:
         self.record = record
-        name = record.get("eventName")
+        source, name, error = fields_of(record, _INDEXED_FIELDS)
+        self.source: str | None = source if isinstance(source, str) else None
+        """eventSource if it is text (a malformed record may hold a list there)."""
+        self.raw_name: str | None = name if isinstance(name, str) else None
         self.event_name = base_event_name(name) if isinstance(name, str) else ""
+        """eventName without an API-version suffix, or "" if it is not text."""
+        self.failed = bool(error)
+        """The call failed: it has an errorCode."""
         self._actor: Actor | None = None
 
     @property
     def actor(self) -> Actor:
         if self._actor is None:
-            self._actor = resolve_actor(self.record.get("userIdentity"))
+            self._actor = actor_of(self.record)
         return self._actor
 
     def values(self, path: Path) -> list[Any]:
@@ -34,7 +46,10 @@ class RecordContext:
         if path[0] == ACTOR_ROOT and len(path) == 2:
             value = self.actor.get(path[1])
             return [] if value is None else [value]
-        return values_at(self.record, path)
+        head = self.record.get(path[0])
+        if head is None:
+            return []
+        return values_at(head, path[1:])
 
 
 def path_problem(label: str) -> str | None:
@@ -48,7 +63,21 @@ def path_problem(label: str) -> str | None:
 
 
 def values_at(root: Any, path: Path) -> list[Any]:
-    current: list[Any] = [root]
+    """Every value at `path` below `root` (a list root: each element)."""
+    value = root
+    for part in path:  # the usual case first: objects all the way down
+        if value.__class__ is not dict:
+            break
+        value = value.get(part)
+        if value is None:
+            return []
+    else:
+        return _flatten([value]) if value.__class__ is list else [value]
+    return _values_through_lists(root, path)
+
+
+def _values_through_lists(root: Any, path: Path) -> list[Any]:
+    current: list[Any] = _flatten([root])
     for part in path:
         found: list[Any] = []
         for value in current:

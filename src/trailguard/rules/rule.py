@@ -78,16 +78,11 @@ class Rule:
 
     def applies(self, ctx: RecordContext) -> bool:
         """Event source, event name and outcome: the cheap part, before the condition."""
-        record = ctx.record
-        if self.event_sources is not None and _event_source(record) not in self.event_sources:
+        if self.event_sources is not None and ctx.source not in self.event_sources:
             return False
         if self.event_names is not None and ctx.event_name not in self.event_names:
             return False
-        if self.outcome != "any":
-            failed = bool(record.get("errorCode"))
-            if failed is (self.outcome == "success"):
-                return False
-        return True
+        return self.outcome == "any" or ctx.failed is (self.outcome == "failure")
 
     def matches(self, ctx: RecordContext) -> bool:
         return self.applies(ctx) and (self.condition is None or self.condition.test(ctx))

@@ -16,6 +16,8 @@ from trailguard.rules.context import RecordContext
 from trailguard.rules.rule import Rule
 
 _EMPTY: tuple[Rule, ...] = ()
+CANDIDATES_LIMIT = 8192
+"""Kinds of event whose candidate rules are remembered (bounded against crafted names)."""
 
 
 class RuleSet:
@@ -45,12 +47,27 @@ class RuleSet:
         self._unindexed = tuple(unindexed)
         # Position in this set, not `Rule.ordinal`: rules built one by one all have ordinal 0.
         self._position = {id(rule): index for index, rule in enumerate(self.rules)}
+        self._candidates: dict[tuple[str | None, str, bool], tuple[Rule, ...]] = {}
 
     def candidates(self, ctx: RecordContext) -> tuple[Rule, ...]:
-        """The rules whose event source and name allow this record, in load order."""
-        source = ctx.record.get("eventSource")
-        if not isinstance(source, str):
-            source = ""
+        """The rules whose event source, name and outcome allow this record, in load order.
+
+        Remembered per (source, name, outcome): a stream repeats a few hundred kinds of
+        event, so most records cost one dictionary lookup here.
+        """
+        key = (ctx.source, ctx.event_name, ctx.failed)
+        found = self._candidates.get(key)
+        if found is None:
+            if len(self._candidates) >= CANDIDATES_LIMIT:
+                self._candidates.clear()
+            found = self._candidates[key] = tuple(
+                rule for rule in self.indexed(ctx) if rule.applies(ctx)
+            )
+        return found
+
+    def indexed(self, ctx: RecordContext) -> tuple[Rule, ...]:
+        """The rules filed under this record's event source and name, in load order."""
+        source = ctx.source or ""
         name = ctx.event_name
         groups = [
             group
@@ -70,14 +87,20 @@ class RuleSet:
         return tuple(sorted((r for g in groups for r in g), key=lambda r: position[id(r)]))
 
     def evaluate(self, record: Record, place: Place) -> list[Finding]:
+        return self.evaluate_context(RecordContext(record), place)
+
+    def evaluate_context(self, ctx: RecordContext, place: Place) -> list[Finding]:
         """Findings of every candidate rule; a rule that raises is isolated (PackErrors), so a
         crafted record cannot blind the rest of the pack."""
-        ctx = RecordContext(record)
+        candidates = self.candidates(ctx)
+        if not candidates:
+            return []
         findings: list[Finding] = []
         failures: list[tuple[str, Exception]] = []
-        for rule in self.candidates(ctx):
+        for rule in candidates:
             try:
-                if rule.matches(ctx):
+                condition = rule.condition  # source, name and outcome: checked by `candidates`
+                if condition is None or condition.test(ctx):
                     findings.append(finding_for(rule, ctx, place))
             except Exception as exc:  # reported per rule by the engine, with the record's place
                 failures.append((rule.rule_id, exc))

@@ -14,6 +14,8 @@ from trailguard.secrets import SecretResolver
 from trailguard.sinks import Sink
 from trailguard.sinks.spec import SinkSpec, sink_module
 
+_SEVERITIES = {severity.label: severity for severity in Severity}
+
 
 @dataclass(slots=True)
 class SinkContext:
@@ -43,14 +45,16 @@ class RoutedSink:
 
     def wants(self, alert: Alert) -> bool:
         spec = self.spec
-        if Severity.parse(alert["severity"]) < spec.min_severity:
+        if _SEVERITIES[alert["severity"]] < spec.min_severity:
             return False
         if spec.rules and not any(fnmatchcase(alert["rule_id"], g) for g in spec.rules):
             return False
         return not spec.tags or bool(spec.tags.intersection(alert.get("tags") or ()))
 
     def deliver(self, alerts: Sequence[Alert], policy: RetryPolicy) -> DeliveryResult:
-        wanted = [a for a in alerts if self.wants(a)]
+        spec = self.spec
+        takes_all = spec.min_severity == Severity.INFO and not spec.rules and not spec.tags
+        wanted = list(alerts) if takes_all else [a for a in alerts if self.wants(a)]
         if not wanted:
             return DeliveryResult(self.name)
         return deliver(self.name, self.sink.send, wanted, policy)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from trailguard.model import Place, SourcedRecord
+from trailguard.record import as_record
 from trailguard.sources.records import describe_keys, is_cloudtrail_record
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class _LookupEvents:
                 continue
             if is_cloudtrail_record(record):
                 tally.records += 1
-                yield SourcedRecord(record, event_place)
+                yield SourcedRecord(as_record(record), event_place)
             else:
                 tally.error(event_place, "CloudTrailEvent is not a record", describe_keys(record))
 

@@ -10,9 +10,8 @@ import binascii
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from trailguard.model import Place, SourcedRecord
+from trailguard.record import RecordDecodeError, as_record, decode_json
 from trailguard.sources.records import describe_keys, is_cloudtrail_record
 
 if TYPE_CHECKING:
@@ -83,7 +82,7 @@ class _Document:
         if not log_events:
             tally.skip(place, "CloudWatch Logs data message with no log events")
             return
-        loads = orjson.loads
+        decode = decode_json
         for index, log_event in enumerate(log_events):
             message = log_event.get("message") if isinstance(log_event, dict) else None
             if not isinstance(message, str):
@@ -97,8 +96,8 @@ class _Document:
                 tally.skip(place.child(f"logEvents[{index}]", NAME), NOT_A_RECORD, message[:80])
                 continue
             try:
-                record = loads(message)
-            except orjson.JSONDecodeError as exc:
+                record = decode(message)
+            except RecordDecodeError as exc:
                 tally.error(
                     place.child(f"logEvents[{index}]", NAME),
                     "log message is not valid JSON (truncated?)",
@@ -107,7 +106,7 @@ class _Document:
                 continue
             if is_cloudtrail_record(record):
                 tally.records += 1
-                yield SourcedRecord(record, place.child(f"logEvents[{index}]", NAME))
+                yield SourcedRecord(as_record(record), place.child(f"logEvents[{index}]", NAME))
             else:
                 tally.skip(
                     place.child(f"logEvents[{index}]", NAME), NOT_A_RECORD, describe_keys(record)

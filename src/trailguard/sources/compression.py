@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 import zlib
+from typing import Any
+
+try:  # Intel ISA-L inflates gzip about 1.6 times as fast as zlib: the hot path's largest cost
+    from isal import isal_zlib
+
+    inflate: Any = isal_zlib
+except ImportError:  # a platform without isal's wheels: the standard library, same API
+    inflate = zlib
+INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, inflate.error)
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_EXPANSION = 1 << 31
@@ -50,7 +59,7 @@ def decompress(data: bytes) -> bytes:
         while remaining:
             if total >= MAX_EXPANSION:  # max_length 0 would mean no limit at all
                 raise CompressionError(f"{kind} data expands past {MAX_EXPANSION} bytes")
-            inflater = zlib.decompressobj(wbits)
+            inflater = inflate.decompressobj(wbits)
             chunk = inflater.decompress(remaining, MAX_EXPANSION - total)
             total += len(chunk)
             out.append(chunk)
@@ -61,6 +70,6 @@ def decompress(data: bytes) -> bytes:
             remaining = inflater.unused_data
             if kind != "gzip" or remaining[:2] != GZIP_MAGIC:
                 break  # trailing bytes after a zlib stream or gzip padding are ignored
-    except zlib.error as exc:
+    except INFLATE_ERRORS as exc:
         raise CompressionError(f"corrupt {kind} data: {exc}") from None
     return b"".join(out)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trailguard.model import Place, SourcedRecord
+from trailguard.record import as_record
 from trailguard.sources import (
     cloudtrail_files,
     cloudwatch_logs,
@@ -69,7 +70,7 @@ class Decoder:
             return
         if is_cloudtrail_record(document):
             self.tally.records += 1
-            yield SourcedRecord(document, place)
+            yield SourcedRecord(as_record(document), place)
             return
         for envelope in _ENVELOPES:
             if envelope.matches(document):

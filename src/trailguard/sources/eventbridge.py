@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from trailguard.model import Place, SourcedRecord
+from trailguard.record import as_record
 from trailguard.sources import s3_notifications
 from trailguard.sources.records import describe_keys, is_cloudtrail_record
 
@@ -42,7 +43,7 @@ class _Event:
         if isinstance(detail_type, str) and detail_type in CLOUDTRAIL_DETAIL_TYPES:
             if isinstance(detail, dict) and is_cloudtrail_record(detail):
                 tally.records += 1
-                yield SourcedRecord(detail, detail_place)
+                yield SourcedRecord(as_record(detail), detail_place)
             else:
                 tally.error(detail_place, f"{detail_type} without a record", describe_keys(detail))
             return

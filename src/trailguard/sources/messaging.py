@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from trailguard.model import Place, SourcedRecord
+from trailguard.record import CloudTrailRecord, as_record
 from trailguard.sources import s3_notifications
 from trailguard.sources.cloudwatch_logs import decode_base64
 from trailguard.sources.records import describe_keys, is_cloudtrail_record
@@ -49,8 +50,11 @@ def records_element(
     step = f"Records[{index}]"
     if is_cloudtrail_record(element):
         tally.records += 1
-        yield SourcedRecord(element, place.child(step, "cloudtrail_log_file"))
-    elif not isinstance(element, dict):
+        yield SourcedRecord(as_record(element), place.child(step, "cloudtrail_log_file"))
+        return
+    if isinstance(element, CloudTrailRecord):  # CloudTrail's fields, yet not a record
+        element = element.as_dict()
+    if not isinstance(element, dict):
         tally.skip(place.child(step), "not a CloudTrail record", describe_keys(element))
     elif element.get("eventSource") == "aws:sqs":
         yield from sqs_message(element, index, place, decoder, depth)

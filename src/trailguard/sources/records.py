@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -13,7 +14,7 @@ def is_cloudtrail_record(obj: Any) -> bool:
     Hand-written records without `eventVersion` still count if they name a time or actor,
     so that catalogues that merely mention an event name do not.
     """
-    if not isinstance(obj, dict):
+    if not isinstance(obj, Mapping):
         return False
     source = obj.get("eventSource")
     if isinstance(source, str):
@@ -27,7 +28,7 @@ def is_cloudtrail_record(obj: Any) -> bool:
 
 def describe_keys(obj: Any, limit: int = 6) -> str:
     """A short description of a JSON value, for messages about what was found instead."""
-    if isinstance(obj, dict):
+    if isinstance(obj, Mapping):
         keys = list(obj)[:limit]
         more = ", ..." if len(obj) > limit else ""
         return "object with keys " + ", ".join(map(str, keys)) + more if keys else "empty object"

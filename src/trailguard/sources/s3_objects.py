@@ -15,16 +15,17 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from trailguard import aws
 from trailguard.model import Place, SourcedRecord
+from trailguard.record import RecordDecodeError, decode_json
 from trailguard.sources import messaging
 from trailguard.sources.compression import (
     GZIP_MAGIC,
+    INFLATE_ERRORS,
     MAX_EXPANSION,
     CompressionError,
     compression_of,
+    inflate,
 )
 from trailguard.sources.s3_notifications import S3ObjectRef
 
@@ -196,7 +197,7 @@ def _inflate(read: Read, chunk_size: int) -> Iterator[bytes]:
             data = read(chunk_size)
         return
     wbits = 16 + zlib.MAX_WBITS if kind == "gzip" else zlib.MAX_WBITS
-    inflater = zlib.decompressobj(wbits)
+    inflater = inflate.decompressobj(wbits)
     total = 0
     try:
         while True:
@@ -212,7 +213,7 @@ def _inflate(read: Read, chunk_size: int) -> Iterator[bytes]:
                     rest += more
                 if kind != "gzip" or rest[:2] != GZIP_MAGIC:
                     return
-                inflater = zlib.decompressobj(wbits)
+                inflater = inflate.decompressobj(wbits)
                 data = rest
                 continue
             data = inflater.unconsumed_tail
@@ -220,7 +221,7 @@ def _inflate(read: Read, chunk_size: int) -> Iterator[bytes]:
                 data = read(chunk_size)
                 if not data:
                     raise CompressionError(f"{kind} data is truncated (no end of stream)")
-    except zlib.error as exc:
+    except INFLATE_ERRORS as exc:
         raise CompressionError(f"corrupt {kind} data: {exc}") from None
 
 
@@ -232,7 +233,7 @@ class _RecordsSplitter:
     """Splits the elements of `{"Records": [...]}` out of inflated chunks, one at a time.
 
     Only brackets outside strings are tracked (strings are skipped whole by a regex); each
-    element is then parsed by orjson and decoded by `messaging.records_element`.
+    element is then parsed (`record.decode_json`) and decoded by `messaging.records_element`.
     """
 
     def __init__(
@@ -288,8 +289,8 @@ class _RecordsSplitter:
         """Parse the element at `pos` (it starts there even after reading more) and pass it."""
         end = self._value_end()
         try:
-            value = orjson.loads(self.buf[self.pos : end])
-        except orjson.JSONDecodeError as exc:
+            value = decode_json(self.buf[self.pos : end])
+        except RecordDecodeError as exc:
             place = self.place.child(f"Records[{index}]")
             self.decoder.tally.error(place, "invalid JSON", str(exc))
             value = _BAD

@@ -10,27 +10,29 @@ from trailguard.state.window import Window, apply_hit
 if TYPE_CHECKING:
     from trailguard.state.spec import StateSpec
 
-SWEEP_EVERY = 10_000
-"""Forget expired dedup keys after this many new ones, so memory stays bounded."""
+GENERATION = 100_000
+"""Dedup keys per generation; the store keeps the newest two, so memory stays bounded in a
+long-lived Lambda container (about 25 MB at most) and a redelivery is still caught."""
 
 
 class MemoryStore:
-    def __init__(self) -> None:
+    def __init__(self, generation: int = GENERATION) -> None:
         self._windows: dict[str, Window] = {}
         self._seen: dict[str, float] = {}
-        self._since_sweep = 0
+        self._older: dict[str, float] = {}
+        self._generation = generation
 
     def seen(self, key: str, now: float) -> bool:
         expires = self._seen.get(key)
+        if expires is None:
+            expires = self._older.get(key)
         return expires is not None and expires > now
 
     def remember(self, expiries: Mapping[str, float]) -> None:
         self._seen.update(expiries)
-        self._since_sweep += len(expiries)
-        if self._since_sweep >= SWEEP_EVERY:
-            horizon = min(expiries.values(), default=0.0)
-            self._seen = {k: t for k, t in self._seen.items() if t > horizon - 86400}
-            self._since_sweep = 0
+        if len(self._seen) >= self._generation:  # the oldest generation is forgotten
+            self._older = self._seen
+            self._seen = {}
 
     def window_hit(
         self,
