@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import JSON_VALUES, SHARED_DATA
+from trailguard.model import Place
 from trailguard.record import (
     FIELD_NAMES,
     CloudTrailRecord,
@@ -20,6 +21,8 @@ from trailguard.record import (
     decode_json,
     plain,
 )
+from trailguard.rules.packs import load_shipped_rules
+from trailguard.rules.ruleset import RuleSet
 
 
 def real_records() -> list[dict[str, Any]]:
@@ -119,3 +122,26 @@ def test_any_values_in_any_fields_read_back_unchanged(fields: dict[str, Any]) ->
     assert plain(record) == fields
     for key in FIELD_NAMES:
         assert record.get(key, "absent") == fields.get(key, "absent")
+
+
+def test_a_rule_is_not_fooled_by_escapes_in_the_raw_json() -> None:
+    """Rules may rule a record out by its raw text; an escaped value must still match."""
+    root_rules = [r for r in load_shipped_rules("cis") if r.rule_id.endswith("01_root_usage")]
+    assert root_rules
+    rules = RuleSet("cis", root_rules)
+    base = (
+        b'{"eventVersion":"1.08","eventSource":"iam.amazonaws.com","eventName":"CreateUser",'
+        b'"eventTime":"2026-11-02T08:00:00Z","eventType":"AwsApiCall","eventID":"e-1",'
+        b'"userIdentity":{"type":"TYPE","arn":"arn:aws:iam::111122223333:root"}}'
+    )
+    for spelled, fires in [
+        (b"Root", True),
+        (b"\\u0052oot", True),
+        (b"Ro\\u006ft", True),
+        (b"AssumedRole", False),
+        (b"root", False),
+    ]:
+        record = decode_json(base.replace(b"TYPE", spelled))
+        assert isinstance(record, CloudTrailRecord)
+        found = rules.evaluate(record, Place("test"))
+        assert bool(found) is fires, spelled

@@ -638,6 +638,9 @@ def test_title_placeholders() -> None:
         "GetPasswordData by stratus-red-team-ec2-get-password-data-role on i-i2jnm5swa59p4fxg?"
     )
     assert make_rule().title_for(RecordContext(PASSWORD_DATA)) == "Test rule"
+    assert make_rule(title="{eventName}").title_for(RecordContext(PASSWORD_DATA)) == (
+        "GetPasswordData"
+    )
 
 
 # --- predicates ------------------------------------------------------------------------------

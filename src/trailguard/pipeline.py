@@ -7,6 +7,7 @@ backfill), so the same records give the same alerts everywhere.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -45,6 +46,10 @@ class Detector:
         self.config = config or Config()
         self.store: StateStore = store if store is not None else MemoryStore()
         self.clock = clock
+        self._now: Callable[[], float] = (
+            time.time if clock is _utc_now else lambda: self.clock().timestamp()
+        )
+        """Now in epoch seconds: `clock`, without making a datetime when it is the real one."""
         self.disabled = frozenset(
             rule_id for rule_id, o in self.config.overrides.items() if o.enabled is False
         )
@@ -60,12 +65,14 @@ class Detector:
         self._pending_keys: dict[str, float] = {}
 
     def run(self, items: Iterable[SourcedRecord], tally: InputTally) -> Iterator[Finding]:
-        for finding in self.engine.run(items, tally):
-            screened = self.screen(finding)
-            if screened is not None:
-                admitted = self.admit(screened)
-                if admitted is not None:
-                    yield admitted
+        evaluate, screen, admit = self.engine.evaluate, self.screen, self.admit
+        for item in items:
+            for finding in evaluate(item, tally):
+                screened = screen(finding)
+                if screened is not None:
+                    admitted = admit(screened)
+                    if admitted is not None:
+                        yield admitted
 
     def screen(self, finding: Finding) -> Finding | None:
         """The stateless stage: disabled rules, severity overrides, allowlists.
@@ -91,18 +98,17 @@ class Detector:
         key = alert_id(finding.rule_id, finding.record.get("eventID"), finding.record)
         if finding.threshold is None:
             return finding if self.admit_id(key) else None
-        now = self.clock().timestamp()
+        now = self._now()
         if self._pending_keys.get(key, 0.0) > now or self.store.seen(key, now):
             self.duplicates += 1  # this rule already reported this very event
             return None
         keys = {key: now + DEDUP_TTL_SECONDS}
-        if finding.threshold is not None:
-            crossed = self._threshold(finding, finding.threshold, key)
-            if crossed is None:
-                self.below_threshold += 1
-                return None
-            finding, cooldown = crossed
-            keys.update(cooldown)
+        crossed = self._threshold(finding, finding.threshold, key)
+        if crossed is None:
+            self.below_threshold += 1
+            return None
+        finding, cooldown = crossed
+        keys.update(cooldown)
         self._pending[key] = keys
         self._pending_keys.update(keys)
         return finding
@@ -113,7 +119,7 @@ class Detector:
         Parallel scans build such alerts in their workers and send the parent only the id;
         False: a duplicate (counted).
         """
-        now = self.clock().timestamp()
+        now = self._now()
         if self._pending_keys.get(key, 0.0) > now or self.store.seen(key, now):
             self.duplicates += 1  # this rule already reported this very event
             return False

@@ -84,12 +84,13 @@ class RecordDecodeError(ValueError):
 class CloudTrailRecord(Mapping[str, Any]):
     """A read-only record; nested objects are decoded on first read and then kept."""
 
-    __slots__ = ("_data", "_decoded", "_fields")
+    __slots__ = ("_data", "_decoded", "_fields", "_texts")
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self._data: Mapping[str, Any] | None = data
         self._fields: _Fields | None = None
         self._decoded: dict[str, Any] | None = None
+        self._texts: dict[str, bytes | None] | None = None
 
     @classmethod
     def _lazy(cls, fields: _Fields) -> CloudTrailRecord:
@@ -97,6 +98,7 @@ class CloudTrailRecord(Mapping[str, Any]):
         record._data = None
         record._fields = fields
         record._decoded = None
+        record._texts = None
         return record
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -140,12 +142,19 @@ class CloudTrailRecord(Mapping[str, Any]):
         return tuple([None if value is UNSET else value for value in found])
 
     def raw_json(self, key: str) -> bytes | None:
-        """A nested object's JSON text as read, if this record kept it (a cache key)."""
+        """A nested object's JSON text as read, if this record kept it: a cache key, and
+        text that a rule can rule itself out on without decoding it."""
         fields = self._fields
         if fields is None or key not in FIELD_NAMES:
             return None
+        texts = self._texts
+        if texts is None:
+            texts = self._texts = {}
+        elif key in texts:
+            return texts[key]
         value = getattr(fields, key)
-        return bytes(value) if value.__class__ is Raw else None
+        text = texts[key] = bytes(value) if value.__class__ is Raw else None
+        return text
 
     def __getitem__(self, key: str) -> Any:
         value = self.get(key, _MISSING)

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
+
+from trailguard.record import CloudTrailRecord
 from trailguard.rules import predicates
 from trailguard.rules.context import Path, RecordContext, path_problem
 from trailguard.rules.errors import RuleSyntaxError
@@ -52,16 +55,39 @@ def _show(values: list[Any]) -> str:
 
 
 class FieldMatch:
-    __slots__ = ("exists", "label", "path", "spec", "tests")
+    __slots__ = ("exists", "label", "needles", "path", "spec", "tests")
 
-    def __init__(self, label: str, tests: list[Test], exists: bool | None, spec: str) -> None:
+    def __init__(
+        self,
+        label: str,
+        tests: list[Test],
+        exists: bool | None,
+        spec: str,
+        strings: tuple[str, ...] = (),
+    ) -> None:
         self.label = label
         self.path: Path = tuple(label.split("."))
         self.tests = tests
         self.exists = exists
         self.spec = spec
+        self.needles: tuple[bytes, ...] = ()
+        """For a nested field that must equal one of `strings`: their JSON text. A record whose
+        raw object holds none of them (and no escapes) cannot match, undecoded."""
+        if strings and len(self.path) > 1 and self.path[0] != "actor":
+            self.needles = tuple(orjson.dumps(text) for text in strings)
 
     def test(self, ctx: RecordContext) -> bool:
+        needles = self.needles
+        if needles:
+            record = ctx.record
+            if record.__class__ is CloudTrailRecord:
+                text = record.raw_json(self.path[0])
+                if text is not None and b"\\" not in text:
+                    for needle in needles:
+                        if needle in text:
+                            break
+                    else:
+                        return False
         values = ctx.values(self.path)
         if self.exists is not None and bool(values) is not self.exists:
             return False
@@ -222,13 +248,17 @@ def compile_field(path: str, matcher: Any, where: str) -> FieldMatch:
     # A bare list or scalar names no operator, so errors name the path itself.
     if isinstance(matcher, list):
         try:
+            strings = tuple(matcher) if all(isinstance(m, str) for m in matcher) else ()
             return FieldMatch(
-                path, [compile_operator("one_of", matcher)], None, f"one of {matcher!r}"
+                path, [compile_operator("one_of", matcher)], None, f"one of {matcher!r}", strings
             )
         except RuleSyntaxError as exc:
             raise RuleSyntaxError(where, exc.problem) from None
     try:
-        return FieldMatch(path, [compile_operator("equals", matcher)], None, f"= {matcher!r}")
+        strings = (matcher,) if isinstance(matcher, str) else ()
+        return FieldMatch(
+            path, [compile_operator("equals", matcher)], None, f"= {matcher!r}", strings
+        )
     except RuleSyntaxError as exc:
         raise RuleSyntaxError(where, exc.problem) from None
 

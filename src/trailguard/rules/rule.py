@@ -22,6 +22,20 @@ REFERENCE_LABELS = {
 """How each kind of reference reads in an alert (`Compliance.RelatedRequirements` style)."""
 
 
+def _title_parts(title: str) -> tuple[str | tuple[str, ...], ...]:
+    """`Root use: {eventName}` -> ("Root use: ", ("eventName",)): text and paths in turn."""
+    pieces = _PLACEHOLDER.split(title)  # text, path, text, path, ..., text
+    parts: list[str | tuple[str, ...]] = []
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            parts.append(tuple(piece.split(".")))
+        elif piece:
+            parts.append(piece)
+    if not any(isinstance(part, tuple) for part in parts):
+        return (title,)
+    return tuple(parts)
+
+
 def _event_source(record: Record) -> str | None:
     """The record's eventSource if it is text (a malformed record may hold a list there)."""
     source = record.get("eventSource")
@@ -67,6 +81,10 @@ class Rule:
     """Load order; keeps the order of findings stable whatever index found the rule."""
     spec: dict[str, Any] = field(default_factory=dict)
     """The rule as written (for `trailguard rules show`)."""
+    _title_parts: tuple[str | tuple[str, ...], ...] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """The title split into text and field paths, once."""
 
     @property
     def reference_labels(self) -> tuple[str, ...]:
@@ -95,14 +113,19 @@ class Rule:
 
     def title_for(self, ctx: RecordContext) -> str:
         """The title with `{field.path}` placeholders filled from the record (or `?`)."""
-        if "{" not in self.title:
-            return self.title
-
-        def fill(match: re.Match[str]) -> str:
-            values = ctx.values(tuple(match.group(1).split(".")))
-            return str(values[0]) if values else "?"
-
-        return _PLACEHOLDER.sub(fill, self.title)
+        parts = self._title_parts
+        if parts is None:
+            parts = self._title_parts = _title_parts(self.title)
+        if len(parts) == 1 and isinstance(parts[0], str):
+            return parts[0]
+        out: list[str] = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(part)
+            else:
+                values = ctx.values(part)
+                out.append(str(values[0]) if values else "?")
+        return "".join(out)
 
     def evidence(self, ctx: RecordContext) -> dict[str, Any]:
         found: dict[str, Any] = {}
