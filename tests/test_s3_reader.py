@@ -445,3 +445,31 @@ def test_a_generated_file_streams_to_the_same_records_as_the_whole_file() -> Non
     expected = whole(data).outcome()
     assert len(expected[0]) == count
     assert streamed(data, 4096).outcome() == expected
+
+
+TRICKY_TEXT = st.sampled_from(['},{"eventVersion":"1"}', "}]", "},{", '\\"},{', "{[", "plain"])
+
+
+@st.composite
+def tricky_records(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Records whose strings and nested objects hold the `},{` that batches split at."""
+    records = []
+    for index in range(draw(st.integers(1, 30))):
+        record = dict(ADMIN_RECORDS[index % 3])
+        record["eventID"] = f"t-{index}"
+        record["userAgent"] = draw(TRICKY_TEXT)
+        items = [{"value": draw(TRICKY_TEXT)} for _ in range(draw(st.integers(0, 3)))]
+        record["requestParameters"] = {"items": items, "nested": [{"a": {}}, {"b": []}]}
+        records.append(record)
+    return records
+
+
+@given(tricky_records(), st.integers(16, 4096), st.booleans())
+def test_batches_split_only_between_records(records: list[Any], chunk: int, pretty: bool) -> None:
+    """However the text falls into chunks, streaming finds exactly the whole file's records."""
+    separators = (", ", ": ") if pretty else (",", ":")
+    data = json.dumps({"Records": records}, separators=separators).encode()
+    expected = whole(data).outcome()
+    assert len(expected[0]) == len(records)
+    assert streamed(data, chunk).outcome() == expected
+    assert streamed(gzip.compress(data), chunk).outcome() == expected

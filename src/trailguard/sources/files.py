@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trailguard.model import Place, SourcedRecord
+from trailguard.sources.cloudtrail_files import is_digest_location
 from trailguard.sources.decoder import Decoder
 
 if TYPE_CHECKING:
@@ -52,12 +53,23 @@ def read_local(
         if name.startswith(S3_SCHEME):
             yield from read_s3(name, decoder, s3, days)
             continue
-        try:
-            data = Path(name).read_bytes()
-        except OSError as exc:
-            decoder.tally.error(Place(name), "cannot read file", exc.strerror or str(exc))
-            continue
-        yield from decoder.bytes(data, Place(name))
+        yield from read_file(name, decoder)
+
+
+def read_file(name: str, decoder: Decoder) -> Iterator[SourcedRecord]:
+    """A local file, read as S3 objects are: a CloudTrail log file streams record by record
+    (fast, and in bounded memory however large); anything else is decoded whole."""
+    from trailguard.sources.s3_objects import read_log_stream
+
+    place = Place(name)
+    if is_digest_location(name):
+        decoder.tally.skip(place, "CloudTrail digest file")
+        return
+    try:
+        with open(name, "rb") as stream:
+            yield from read_log_stream(stream.read, place, decoder)
+    except OSError as exc:
+        decoder.tally.error(place, "cannot read file", exc.strerror or str(exc))
 
 
 def read_s3(

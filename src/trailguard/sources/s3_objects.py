@@ -15,6 +15,8 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from trailguard import aws
 from trailguard.model import Place, SourcedRecord
 from trailguard.record import RecordDecodeError, decode_json
@@ -261,12 +263,20 @@ class _RecordsSplitter:
                 tally.skip(self.place, "empty Records list")
             else:
                 while True:
-                    element = self._element(index)
-                    if element is not _BAD:
-                        yield from messaging.records_element(
-                            element, index, self.place, self.decoder, depth=1
-                        )
-                    index += 1
+                    batch = self._batch()
+                    if batch:  # many elements at once, parsed in C
+                        for raw in batch:
+                            yield from messaging.records_element(
+                                decode_json(raw), index, self.place, self.decoder, depth=1
+                            )
+                            index += 1
+                    else:  # one element, exactly, with exact errors
+                        element = self._element(index)
+                        if element is not _BAD:
+                            yield from messaging.records_element(
+                                element, index, self.place, self.decoder, depth=1
+                            )
+                        index += 1
                     after = self._next_byte()
                     if after not in (b",", b"]"):
                         raise _BrokenError(f"expected , or ] after Records[{index - 1}]")
@@ -284,6 +294,29 @@ class _RecordsSplitter:
             tally.error(self.place, "invalid JSON", f"{exc} (byte {self.offset + self.pos})")
         except CompressionError as exc:
             tally.error(self.place, "unreadable compressed data", str(exc))
+
+    def _batch(self) -> list[msgspec.Raw]:
+        """The whole elements from `pos` up to the last `},{` in the buffer, parsed at once.
+
+        CloudTrail writes elements as `},{`, and the first `}` where the text parses is the
+        true end of the elements before it (a cut inside a string never parses). So try the
+        last such boundary, then a few earlier ones; none parses: [] (the exact path decides).
+        """
+        if self._next_byte() != b"{":
+            return []
+        buf, start = self.buf, self.pos
+        end = buf.rfind(b"},{", start)
+        for _ in range(BATCH_ATTEMPTS):
+            if end < 0:
+                break
+            try:
+                elements = _decode_elements(b"[" + buf[start : end + 1] + b"]")
+            except msgspec.DecodeError:
+                end = buf.rfind(b"},{", start, end)
+                continue
+            self.pos = end + 1
+            return elements
+        return []
 
     def _element(self, index: int) -> Any:
         """Parse the element at `pos` (it starts there even after reading more) and pass it."""
@@ -363,6 +396,11 @@ class _RecordsSplitter:
         self.offset += shift
         self.pos = 0
         return shift
+
+
+_decode_elements = msgspec.json.Decoder(list[msgspec.Raw]).decode
+BATCH_ATTEMPTS = 4
+"""Boundaries tried per batch before one element is split out exactly instead."""
 
 
 class _BrokenError(Exception):
