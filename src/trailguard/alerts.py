@@ -11,7 +11,7 @@ import orjson
 
 from trailguard.actor import actor_of
 from trailguard.model import SEVERITY_LABELS, Finding
-from trailguard.record import fields_of, plain
+from trailguard.record import peek, plain
 from trailguard.resources import extract_resources
 
 SCHEMA_VERSION = 1
@@ -107,7 +107,7 @@ _RECORD_FIELDS = (
 def build_alert(finding: Finding) -> Alert:
     """Everything a responder needs, with null for whatever the record does not say."""
     record = finding.record
-    values = fields_of(record, _RECORD_FIELDS)
+    values = peek(record, _RECORD_FIELDS)
     # The string fields at once (a non-empty string, else null): this runs for every alert.
     (
         event_id,

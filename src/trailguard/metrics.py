@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from trailguard.delivery import DeliveryResult
-from trailguard.model import SEVERITY_LABELS, Finding, SourcedRecord
-from trailguard.pipeline import event_epoch
+from trailguard.model import SEVERITY_LABELS, Finding, Severity, SourcedRecord
+from trailguard.record import peek
+from trailguard.times import epoch_seconds
 
 NAMESPACE = "trailguard"
 LOG_TYPE = "trailguard.metrics"
@@ -32,32 +33,45 @@ COUNTS = (
 """Summary key and metric name of each count with the `Function` dimension alone."""
 
 
+_TIME = ("eventTime",)
+
+
 class RunMetrics:
     """What a run's summary lacks for metrics; `as_summary()` adds it to the summary."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        self.by_severity: Counter[str] = Counter()
+        self._by_severity = [0] * len(Severity)
         self.delay_max = 0.0
         self.delay_total = 0.0
         self.timed = 0
 
     def records(self, items: Iterable[SourcedRecord]) -> Iterator[SourcedRecord]:
         """Pass `items` through, measuring how long after its eventTime each is processed."""
+        clock = self.clock
         for item in items:
-            at = event_epoch(item.record)
+            at = epoch_seconds(peek(item.record, _TIME)[0])
             if at is not None:
-                delay = max(0.0, self.clock() - at)  # a skewed clock is not a negative delay
-                self.delay_max = max(self.delay_max, delay)
-                self.delay_total += delay
+                delay = clock() - at
+                if delay > 0.0:  # a skewed clock is not a negative delay
+                    self.delay_total += delay
+                    if delay > self.delay_max:
+                        self.delay_max = delay
                 self.timed += 1
             yield item
 
     def finding(self, finding: Finding) -> None:
-        self.by_severity[finding.severity.label] += 1
+        self._by_severity[finding.severity] += 1
+
+    @property
+    def by_severity(self) -> dict[str, int]:
+        """Findings per severity label, those with any."""
+        return {
+            Severity(level).label: count for level, count in enumerate(self._by_severity) if count
+        }
 
     def as_summary(self) -> dict[str, Any]:
-        extras: dict[str, Any] = {"by_severity": dict(self.by_severity)}
+        extras: dict[str, Any] = {"by_severity": self.by_severity}
         if self.timed:
             extras["event_delay"] = {
                 "max": round(self.delay_max, 3),

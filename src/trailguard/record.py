@@ -227,3 +227,17 @@ def fields_of(record: Mapping[str, Any], names: tuple[str, ...]) -> tuple[Any, .
         return record.fields_of(names)
     get = record.get
     return tuple(get(name) for name in names)
+
+
+def peek(record: Mapping[str, Any], names: tuple[str, ...]) -> tuple[Any, ...]:
+    """Several top-level scalar fields at once, the cheapest way, for readers that keep only
+    strings, booleans or truthiness: a missing field may come back as `msgspec.UNSET`, which
+    is falsy and neither a string nor a boolean (use `fields_of` for None)."""
+    if record.__class__ is CloudTrailRecord:
+        fields = record._fields
+        if fields is not None:
+            getter, nested = _getter(names)
+            if not nested:
+                found = getter(fields)
+                return (found,) if len(names) == 1 else found
+    return fields_of(record, names)

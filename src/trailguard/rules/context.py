@@ -6,7 +6,7 @@ from typing import Any
 
 from trailguard.actor import ACTOR_FIELDS, Actor, actor_of
 from trailguard.model import Record
-from trailguard.record import fields_of
+from trailguard.record import peek
 from trailguard.rules.names import base_event_name
 
 Path = tuple[str, ...]
@@ -25,7 +25,7 @@ class RecordContext:
 
     def __init__(self, record: Record) -> None:
         self.record = record
-        source, name, error = fields_of(record, _INDEXED_FIELDS)
+        source, name, error = peek(record, _INDEXED_FIELDS)
         self.source: str | None = source if isinstance(source, str) else None
         """eventSource if it is text (a malformed record may hold a list there)."""
         self.raw_name: str | None = name if isinstance(name, str) else None

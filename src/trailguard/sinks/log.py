@@ -34,6 +34,6 @@ class LogSink:
         if not alerts:
             return
         stream = self._stream if self._stream is not None else sys.stdout.buffer
-        dumps = orjson.dumps
-        stream.write(b"".join(dumps(alert) + b"\n" for alert in alerts))
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        stream.write(b"".join([dumps(alert, option=newline) for alert in alerts]))
         stream.flush()
