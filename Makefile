@@ -10,7 +10,7 @@ CHECKOV_VERSION ?= 3.3.30
 CHECKOV_STAMP := $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION)
 LAMBDA_ZIP ?= dist/trailguard-lambda.zip
 
-.PHONY: install check lint typecheck test demo checkov lambda-zip
+.PHONY: install check lint typecheck test demo checkov lambda-zip bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ check: install lint typecheck test
 
 checkov: $(CHECKOV_STAMP)
 	$(TOOLS_VENV)/bin/checkov -d terraform/ --framework terraform --skip-download --compact --quiet
+
+# The performance suite (issue 6; not part of `check`): every figure beside its target, written
+# to bench/results.json and docs/performance.md. A few minutes; run it on an idle machine.
+bench: $(BIN)/python
+	$(BIN)/python bench/run.py
 
 lambda-zip: $(BIN)/python
 	$(BIN)/python tools/build_lambda_zip.py --output $(LAMBDA_ZIP)

@@ -32,6 +32,7 @@ ACCOUNT = "111122223333"
 REGIONS = ("us-east-1", "us-east-1", "us-east-1", "eu-west-1", "us-west-2")
 CWL_BATCH = 500
 ERROR_RATE = 0.04
+SESSION_ROTATION = 0.02
 START = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
 
 # (service, weight, [(eventName, weight, readOnly)]): a busy production account's mix, where
@@ -281,6 +282,7 @@ class Workload:
         self._service_weights = [w for _, w, _ in SERVICES]
         self._names = {s: names for s, _, names in SERVICES}
         self._actors = [self._actor(i) for i in range(60)]
+        self._sessions: dict[str, dict[str, Any]] = {}
         self._actor_weights = [a[1] for a in self._actors]
 
     # -- actors -----------------------------------------------------------------------------
@@ -378,9 +380,17 @@ class Workload:
         )
 
     def _session(self, identity: dict[str, Any] | None) -> dict[str, Any] | None:
-        """Role sessions are short-lived: each call may come from a new session and key."""
-        if identity is None or identity["type"] != "AssumedRole" or self.rng.random() < 0.3:
+        """The role's current session; a role starts a new session (new name, new key) on
+        about 2% of its calls, as credentials of instances, tasks and functions expire and
+        CI jobs start: a session makes some fifty calls on average."""
+        if identity is None or identity["type"] != "AssumedRole":
             return identity
+        current = self._sessions.get(identity["arn"])
+        if current is None or self.rng.random() < SESSION_ROTATION:
+            current = self._sessions[identity["arn"]] = self._new_session(identity)
+        return current
+
+    def _new_session(self, identity: dict[str, Any]) -> dict[str, Any]:
         rng = self.rng
         role = identity["sessionContext"]["sessionIssuer"]
         session = (
@@ -673,6 +683,54 @@ def log_files(files: int, records: int, seed: int = SEED) -> Iterator[tuple[str,
     workload = Workload(seed)
     for _ in range(files):
         yield workload.log_file(records)
+
+
+def cloudwatch_logs_event_within(limit: int, seed: int = SEED) -> tuple[int, bytes]:
+    """The largest CloudWatch Logs event (as many log events as fit) of at most `limit` bytes.
+
+    Lambda takes at most 256 KiB per asynchronous invocation, so that is the largest batch a
+    subscription hands the function. Each try starts afresh from `seed`: deterministic.
+    """
+    low, high = 1, 4 * CWL_BATCH
+    best = (1, Workload(seed).cloudwatch_logs_event(1))
+    while low <= high:
+        count = (low + high) // 2
+        payload = Workload(seed).cloudwatch_logs_event(count)
+        if len(payload) <= limit:
+            best = (count, payload)
+            low = count + 1
+        else:
+            high = count - 1
+    return best
+
+
+def write_log_file(path: Path, min_bytes: int, seed: int = SEED) -> dict[str, int]:
+    """Write one gzipped CloudTrail log file of at least `min_bytes` decompressed, streamed
+    (never whole in memory): a month-end burst, or a log file that a trail rarely writes but
+    a backfill must still read. Returns its record count and sizes."""
+    workload = Workload(seed)
+    records = 0
+    with path.open("wb") as raw, gzip.GzipFile("", "wb", 6, raw, mtime=0) as out:
+        written = out.write(b'{"Records":[')
+        while written < min_bytes:
+            text = json.dumps(workload.event(), separators=(",", ":")).encode()
+            written += out.write(b"," + text if records else text)
+            records += 1
+        written += out.write(b"]}")
+    return {
+        "records": records,
+        "decompressed_bytes": written,
+        "compressed_bytes": path.stat().st_size,
+    }
+
+
+def write_log_folder(folder: Path, files: int, records: int, seed: int = SEED) -> int:
+    """A trail bucket's tree of `files` gzipped log files under `folder`; the record count."""
+    for key, body in log_files(files, records, seed):
+        path = folder / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+    return files * records
 
 
 def write_sample(out: Path, batches: int = 4, files: int = 8, records: int = 1000) -> None:

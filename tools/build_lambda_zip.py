@@ -4,10 +4,10 @@ Run: `python tools/build_lambda_zip.py [--output dist/trailguard-lambda.zip]
 [--python-version 3.12] [--platform manylinux2014_x86_64]` (or `make lambda-zip`), then
 give the zip's path to the Terraform module (`lambda_zip_path`).
 
-What goes in: this repository's package and its runtime dependencies (isal, msgspec, orjson, PyYAML) as
-pip installs them for the Lambda runtime's Python and platform (binary wheels only, so
-the compiled parts are the ones Lambda can load, whatever machine builds). What stays
-out: boto3 and botocore, which the Lambda Python runtime provides, console scripts, and
+What goes in: this repository's package and its runtime dependencies (isal, msgspec,
+orjson, PyYAML) as pip installs them for the Lambda runtime's Python and platform (binary
+wheels only, so the compiled parts are the ones Lambda can load, whatever machine builds).
+What stays out: boto3 and botocore, which the Lambda Python runtime provides, console scripts, and
 bytecode (`__pycache__`, `*.pyc`: Lambda compiles on first import).
 
 The zip is reproducible: the same sources and the same dependency versions give the same

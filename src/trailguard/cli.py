@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also report each skipped input (control messages, digests, non-CloudTrail data)",
     )
+    scan.add_parallel_options(scanner)
     scan.add_s3_options(scanner)
     scan.add_delivery_option(scanner)
     rules.add_common(scanner)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,50 @@ def add_s3_options(scanner: Any) -> None:
     )
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, as in a container), at least 1."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # no sched_getaffinity (macOS, Windows)
+        return os.cpu_count() or 1
+
+
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number, 1 or more")
+    return jobs
+
+
+def add_parallel_options(scanner: Any) -> None:
+    """--jobs and --progress: how many processes read local files, and what they show."""
+    cpus = available_cpus()
+    scanner.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=cpus,
+        metavar="N",
+        help=(
+            f"worker processes reading local files (default: the {cpus} CPUs this process may "
+            "use); stdin and s3:// paths are read by the main process; the alerts, their "
+            "order and the summary are the same for any N, and --jobs 1 uses no workers"
+        ),
+    )
+    scanner.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=(
+            "a progress line on stderr (files, records, records/s, alerts, elapsed); by "
+            "default shown only when stderr is a terminal"
+        ),
+    )
+
+
 def s3_days(args: argparse.Namespace) -> DayRange | None:
     """The days --since/--until select for `s3://` paths; ValueError for a bad range."""
     from trailguard.sources.files import S3_SCHEME
@@ -53,8 +98,10 @@ def s3_days(args: argparse.Namespace) -> DayRange | None:
 
 def run(args: argparse.Namespace) -> int:
     from trailguard.output.json_writers import JsonDocumentWriter, JsonLinesWriter
+    from trailguard.output.progress import NoProgress, Progress, ProgressLine
     from trailguard.output.style import wants_colour
     from trailguard.output.table import TableWriter
+    from trailguard.parallel import WorkerError, WorkerSpec
     from trailguard.scan import AlertWriter, scan_paths
 
     if args.paths.count("-") > 1:
@@ -73,8 +120,14 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_ERRORS
     detector = setup.detector()
+    progress: Progress = NoProgress()
+    terminal = sys.stderr.isatty()
+    if args.progress or (args.progress is None and terminal):
+        shares = terminal and sys.stdout.isatty()
+        progress = ProgressLine(sys.stderr, terminal=terminal, shares_output=shares)
 
     def report(problem: Problem) -> None:
+        progress.clear()
         if problem.kind == "invalid":
             sys.stderr.write(f"trailguard: error: {problem.message()}\n")
         elif args.verbose:
@@ -97,11 +150,32 @@ def run(args: argparse.Namespace) -> int:
             writer, build_sinks(setup.config.sinks), RetryPolicy()
         )
     tally = InputTally(listener=report)
+    workers = WorkerSpec(args.config, tuple(args.rules or ()), args.min_severity, setup=setup)
     try:
-        result = scan_paths(args.paths, detector, writer, tally, args.min_severity, days)
+        result = scan_paths(
+            args.paths,
+            detector,
+            writer,
+            tally,
+            args.min_severity,
+            days,
+            jobs=args.jobs,
+            workers=workers,
+            progress=progress,
+        )
     except DeliveryError as exc:
+        progress.clear()
         sys.stderr.write(f"trailguard: error: {exc}; nothing was remembered, run again\n")
         return EXIT_ERRORS
+    except WorkerError as exc:
+        progress.clear()
+        if args.verbose and exc.detail:
+            sys.stderr.write(exc.detail)
+        sys.stderr.write(f"trailguard: error: {exc}\n")
+        return EXIT_ERRORS
+    except BaseException:
+        progress.clear()  # Ctrl-C, a closed stdout: leave the terminal on a clean line
+        raise
     if delivering is not None:
         counts = ", ".join(f"{name} {n}" for name, n in sorted(delivering.delivered.items()))
         sys.stderr.write(f"trailguard: delivered: {counts or 'nothing'}\n")

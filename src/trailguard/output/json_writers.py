@@ -21,6 +21,10 @@ class JsonLinesWriter:
     def write(self, alert: Alert) -> None:
         self.stream.write(orjson.dumps(alert) + b"\n")
 
+    def write_json(self, encoded: bytes) -> None:
+        """An alert already encoded by `orjson.dumps`: parallel scans encode in workers."""
+        self.stream.write(encoded + b"\n")
+
     def finish(self, result: ScanResult) -> None:
         self.stream.flush()
         if self.summary_stream is not None:
