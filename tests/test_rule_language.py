@@ -936,3 +936,23 @@ def test_arbitrary_values_at_the_path_never_raise(value: Any, identity: Any) -> 
     ):
         exercise({**base, "requestParameters": params, "sourceIPAddress": value})
         exercise({**base, "requestParameters": params, "eventSource": value, "eventName": value})
+
+
+def test_a_test_written_in_several_rules_is_one_object_judged_once_per_record() -> None:
+    where = {"userIdentity.type": "Root", "eventType": {"prefix": "Aws"}}
+    first = compile_condition(dict(where))
+    second = compile_condition(dict(where))
+    other = compile_condition({"userIdentity.type": "IAMUser"})
+    first_parts, second_parts = first.parts, second.parts  # type: ignore[attr-defined]
+    assert [id(p) for p in first_parts] == [id(p) for p in second_parts]
+    assert all(p.shared for p in first_parts)
+    root = with_fields(PASSWORD_DATA, userIdentity={"type": "Root"})
+    ctx = RecordContext(root)
+    assert first.test(ctx)
+    assert second.test(ctx)
+    assert not other.test(ctx)
+    assert ctx.held[first_parts[0]] is True  # judged once, kept for the second rule
+    assert ctx.held[first_parts[1]] is True
+    fresh = RecordContext(PASSWORD_DATA)  # another record: judged again
+    assert not first.test(fresh)
+    assert not second.test(fresh)

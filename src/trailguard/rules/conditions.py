@@ -55,7 +55,7 @@ def _show(values: list[Any]) -> str:
 
 
 class FieldMatch:
-    __slots__ = ("exists", "label", "needles", "path", "spec", "tests")
+    __slots__ = ("exists", "label", "needles", "path", "shared", "spec", "tests")
 
     def __init__(
         self,
@@ -70,6 +70,9 @@ class FieldMatch:
         self.tests = tests
         self.exists = exists
         self.spec = spec
+        self.shared = False
+        """Several rules hold this very test (`compile_field` gives them one object): its
+        verdict is kept per record."""
         self.needles: tuple[bytes, ...] = ()
         """For a nested field that must equal one of `strings`: their JSON text. A record whose
         raw object holds none of them (and no escapes) cannot match, undecoded."""
@@ -77,6 +80,14 @@ class FieldMatch:
             self.needles = tuple(orjson.dumps(text) for text in strings)
 
     def test(self, ctx: RecordContext) -> bool:
+        if self.shared:
+            held = ctx.held.get(self)
+            if held is None:
+                held = ctx.held[self] = self._test(ctx)
+            return held
+        return self._test(ctx)
+
+    def _test(self, ctx: RecordContext) -> bool:
         needles = self.needles
         if needles:
             record = ctx.record
@@ -224,7 +235,19 @@ def compile_condition(spec: Any, where: str = "where") -> Condition:
     return parts[0] if len(parts) == 1 else AllOf(parts)
 
 
+_INTERNED: dict[tuple[str, str], FieldMatch] = {}
+
+
 def compile_field(path: str, matcher: Any, where: str) -> FieldMatch:
+    """One field test; the same test written in several rules is one shared object."""
+    match = _compile_field(path, matcher, where)
+    known = _INTERNED.setdefault((match.label, match.spec), match)
+    if known is not match:
+        known.shared = True
+    return known
+
+
+def _compile_field(path: str, matcher: Any, where: str) -> FieldMatch:
     problem = path_problem(path)
     if problem:
         raise RuleSyntaxError(where, problem)

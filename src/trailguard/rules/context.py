@@ -21,7 +21,16 @@ class RecordContext:
     resolved only if a rule asks for it.
     """
 
-    __slots__ = ("_actor", "event_name", "failed", "raw_name", "record", "source")
+    __slots__ = (
+        "_actor",
+        "_values",
+        "event_name",
+        "failed",
+        "held",
+        "raw_name",
+        "record",
+        "source",
+    )
 
     def __init__(self, record: Record) -> None:
         self.record = record
@@ -34,6 +43,10 @@ class RecordContext:
         self.failed = bool(error)
         """The call failed: it has an errorCode."""
         self._actor: Actor | None = None
+        self._values: dict[Path, list[Any]] = {}
+        """Values per path, read once per record however many rules ask."""
+        self.held: dict[object, bool] = {}
+        """Verdicts of conditions that several rules share, made once per record."""
 
     @property
     def actor(self) -> Actor:
@@ -43,13 +56,17 @@ class RecordContext:
 
     def values(self, path: Path) -> list[Any]:
         """Every value at `path`; lists met on the way are entered ("any element matches")."""
+        found = self._values.get(path)
+        if found is not None:
+            return found
         if path[0] == ACTOR_ROOT and len(path) == 2:
             value = self.actor.get(path[1])
-            return [] if value is None else [value]
-        head = self.record.get(path[0])
-        if head is None:
-            return []
-        return values_at(head, path[1:])
+            found = [] if value is None else [value]
+        else:
+            head = self.record.get(path[0])
+            found = [] if head is None else values_at(head, path[1:])
+        self._values[path] = found
+        return found
 
 
 def path_problem(label: str) -> str | None:

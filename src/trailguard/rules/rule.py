@@ -85,14 +85,19 @@ class Rule:
         default=None, compare=False, repr=False
     )
     """The title split into text and field paths, once."""
+    _reference_labels: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def reference_labels(self) -> tuple[str, ...]:
-        return tuple(
-            REFERENCE_LABELS[kind].format(value)
-            for kind, values in self.references.items()
-            for value in values
-        )
+        """The references as alerts show them (made once: every finding carries them)."""
+        labels = self._reference_labels
+        if labels is None:
+            labels = self._reference_labels = tuple(
+                REFERENCE_LABELS[kind].format(value)
+                for kind, values in self.references.items()
+                for value in values
+            )
+        return labels
 
     def applies(self, ctx: RecordContext) -> bool:
         """Event source, event name and outcome: the cheap part, before the condition."""
