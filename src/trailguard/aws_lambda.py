@@ -242,7 +242,11 @@ class Runtime:
         failed = {id(alert) for result in results for alert in result.failed}
         for result in results:
             delivered[result.sink] += result.delivered
-        self.detector.commit(a["alert_id"] for a in alerts if id(a) not in failed)
+        self.detector.commit(
+            [a["alert_id"] for a in alerts if id(a) not in failed]
+            if failed
+            else [a["alert_id"] for a in alerts]
+        )
         if failed:
             self.detector.discard()
             raise DeliveryError(results)

@@ -16,7 +16,6 @@ from typing import Any
 
 from trailguard.delivery import DeliveryResult
 from trailguard.model import SEVERITY_LABELS, Finding, Severity, SourcedRecord
-from trailguard.record import peek
 from trailguard.times import epoch_seconds
 
 NAMESPACE = "trailguard"
@@ -33,9 +32,6 @@ COUNTS = (
 """Summary key and metric name of each count with the `Function` dimension alone."""
 
 
-_TIME = ("eventTime",)
-
-
 class RunMetrics:
     """What a run's summary lacks for metrics; `as_summary()` adds it to the summary."""
 
@@ -50,7 +46,7 @@ class RunMetrics:
         """Pass `items` through, measuring how long after its eventTime each is processed."""
         clock = self.clock
         for item in items:
-            at = epoch_seconds(peek(item.record, _TIME)[0])
+            at = epoch_seconds(item.record.get("eventTime"))
             if at is not None:
                 delay = clock() - at
                 if delay > 0.0:  # a skewed clock is not a negative delay

@@ -60,7 +60,7 @@ class Detector:
         self.suppressed: Counter[str] = Counter()
         self.below_threshold = 0
         self.duplicates = 0
-        self._pending: dict[str, dict[str, float]] = {}
+        self._pending: dict[str, float | dict[str, float]] = {}
         """Per alert id: the keys to remember (with their expiry) once the alert is delivered."""
         self._pending_keys: dict[str, float] = {}
 
@@ -124,7 +124,7 @@ class Detector:
             self.duplicates += 1  # this rule already reported this very event
             return False
         expiry = now + DEDUP_TTL_SECONDS
-        self._pending[key] = {key: expiry}
+        self._pending[key] = expiry  # its own key alone (a threshold alert: a dict of keys)
         self._pending_keys[key] = expiry
         return True
 
@@ -136,8 +136,13 @@ class Detector:
         """
         ids = list(self._pending) if alert_ids is None else list(alert_ids)
         expiries: dict[str, float] = {}
+        pending = self._pending
         for alert in ids:
-            expiries.update(self._pending.pop(alert, {}))
+            keys = pending.pop(alert, None)
+            if isinstance(keys, float):
+                expiries[alert] = keys
+            elif keys is not None:
+                expiries.update(keys)
         if expiries:
             self.store.remember(expiries)
         for key in expiries:
