@@ -242,8 +242,34 @@ def _scaling_rows(b: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _breakdown_rows(b: dict[str, Any]) -> list[Row]:
+    """Informational: what each stage of the CloudWatch Logs path costs per event."""
+    if "breakdown" not in b:
+        return []
+    stages = b["breakdown"]["stage_microseconds"]
+    labels = {
+        "decode": "decoding the Lambda event into lazy records",
+        "rules": "every default pack on every record",
+        "detector": "screening and admitting findings (dedup, thresholds)",
+        "alerts": "building each alert and encoding it as a JSON line",
+        "runtime": "the rest of `Runtime.process` (metrics, delivery in chunks, commit)",
+    }
+    return [
+        Row(
+            "breakdown",
+            f"Where the time goes, CloudWatch Logs path: {labels[name]}",
+            "-",
+            f"{stages[name]:.2f} µs per event",
+            INFO,
+        )
+        for name in labels
+        if name in stages
+    ]
+
+
 SECTIONS: tuple[Callable[[dict[str, Any]], list[Row]], ...] = (
     _throughput_rows,
+    _breakdown_rows,
     _coldstart_rows,
     _memory_rows,
     _scan_rows,

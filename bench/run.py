@@ -29,6 +29,7 @@ BENCHMARKS = {
     "workload": "workload_profile",
     "throughput_cwl": "throughput",
     "throughput_s3": "throughput",
+    "breakdown": "breakdown",
     "reference": "reference",
     "coldstart": "coldstart",
     "memory": "memory",

@@ -214,6 +214,29 @@ def as_record(value: Mapping[str, Any]) -> CloudTrailRecord:
     return value if isinstance(value, CloudTrailRecord) else CloudTrailRecord(value)
 
 
+_decode_field_list = msgspec.json.Decoder(list[_Fields]).decode
+_decode_raw_list = msgspec.json.Decoder(list[Raw]).decode
+
+
+def decode_json_array(data: bytes) -> list[Any]:
+    """Decode a JSON array as `decode_json` decodes each element, in one pass when every
+    element is an object of CloudTrail's fields (a log file's records).
+
+    Raises RecordDecodeError for invalid JSON.
+    """
+    try:
+        return [CloudTrailRecord._lazy(fields) for fields in _decode_field_list(data)]
+    except msgspec.ValidationError:
+        pass  # an element with other fields, or not an object: each on its own
+    except msgspec.DecodeError as exc:
+        raise RecordDecodeError(str(exc)) from None
+    try:
+        elements = _decode_raw_list(data)
+    except msgspec.DecodeError as exc:
+        raise RecordDecodeError(str(exc)) from None
+    return [decode_json(element) for element in elements]
+
+
 def plain(record: Mapping[str, Any]) -> dict[str, Any]:
     """A record as a plain dict, for JSON encoders that take only dicts."""
     if isinstance(record, CloudTrailRecord):

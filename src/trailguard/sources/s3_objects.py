@@ -15,11 +15,9 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
 from trailguard import aws
 from trailguard.model import Place, SourcedRecord
-from trailguard.record import RecordDecodeError, decode_json
+from trailguard.record import RecordDecodeError, decode_json, decode_json_array
 from trailguard.sources import messaging
 from trailguard.sources.compression import (
     GZIP_MAGIC,
@@ -253,6 +251,8 @@ class _RecordsSplitter:
         self.chunks = chunks
         self.place = place
         self.decoder = decoder
+        self._failed_from = 1 << 62
+        """Inflated offset of the earliest boundary that did not parse (not tried again)."""
 
     def records(self) -> Iterator[SourcedRecord]:
         tally = self.decoder.tally
@@ -265,9 +265,9 @@ class _RecordsSplitter:
                 while True:
                     batch = self._batch()
                     if batch:  # many elements at once, parsed in C
-                        for raw in batch:
+                        for element in batch:
                             yield from messaging.records_element(
-                                decode_json(raw), index, self.place, self.decoder, depth=1
+                                element, index, self.place, self.decoder, depth=1
                             )
                             index += 1
                     else:  # one element, exactly, with exact errors
@@ -295,24 +295,33 @@ class _RecordsSplitter:
         except CompressionError as exc:
             tally.error(self.place, "unreadable compressed data", str(exc))
 
-    def _batch(self) -> list[msgspec.Raw]:
-        """The whole elements from `pos` up to the last `},{` in the buffer, parsed at once.
+    def _batch(self) -> list[Any]:
+        """The whole elements from `pos` up to the last boundary in the buffer, parsed at once.
 
-        CloudTrail writes elements as `},{`, and the first `}` where the text parses is the
-        true end of the elements before it (a cut inside a string never parses). So try the
-        last such boundary, then a few earlier ones; none parses: [] (the exact path decides).
+        CloudTrail writes elements as `},{` and every record with the same first key, so a
+        boundary is `},` then the opening of the current element up to its first key
+        (`{"eventVersion":`). A cut inside a string never parses, and a parse that succeeds
+        ends on a true boundary. So try the last such boundary, then one earlier; neither
+        parses: [] (the exact path decides), and boundaries from there on are not tried
+        again, so a damaged stretch costs little.
         """
         if self._next_byte() != b"{":
             return []
         buf, start = self.buf, self.pos
-        end = buf.rfind(b"},{", start)
+        if self.offset + start >= self._failed_from:  # past the stretch that did not parse
+            self._failed_from = 1 << 62
+        colon = buf.find(b'":', start, start + 130)
+        marker = b"}," + buf[start : colon + 2] if colon > 0 else b"},{"
+        limit = min(len(buf), self._failed_from - self.offset)
+        end = buf.rfind(marker, start, limit)
         for _ in range(BATCH_ATTEMPTS):
-            if end < 0:
+            if end <= start:
                 break
             try:
-                elements = _decode_elements(b"[" + buf[start : end + 1] + b"]")
-            except msgspec.DecodeError:
-                end = buf.rfind(b"},{", start, end)
+                elements = decode_json_array(b"[" + buf[start : end + 1] + b"]")
+            except RecordDecodeError:
+                self._failed_from = self.offset + end
+                end = buf.rfind(marker, start, end)
                 continue
             self.pos = end + 1
             return elements
@@ -398,8 +407,7 @@ class _RecordsSplitter:
         return shift
 
 
-_decode_elements = msgspec.json.Decoder(list[msgspec.Raw]).decode
-BATCH_ATTEMPTS = 4
+BATCH_ATTEMPTS = 2
 """Boundaries tried per batch before one element is split out exactly instead."""
 
 
