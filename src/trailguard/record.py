@@ -11,7 +11,7 @@ way a record is a read-only Mapping, and `get` answers the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from operator import attrgetter
 from typing import Any
 
@@ -196,17 +196,23 @@ def decode_json(data: bytes | str) -> Any:
 
     Raises RecordDecodeError for invalid JSON.
     """
+    return _decoded(data, _lazy_record, _decode_any)
+
+
+def _lazy_record(data: bytes | str) -> CloudTrailRecord:
+    return CloudTrailRecord._lazy(_decode_fields(data))
+
+
+def _decoded(data: Any, lazily: Callable[[Any], Any], wholly: Callable[[Any], Any]) -> Any:
+    """`lazily(data)`, or `wholly(data)` when the data holds more than CloudTrail's fields
+    (or is not an object); invalid JSON is a RecordDecodeError either way."""
     try:
-        return CloudTrailRecord._lazy(_decode_fields(data))
-    except msgspec.ValidationError:
-        pass  # a field the struct does not know, or not an object: decode it whole
+        try:
+            return lazily(data)
+        except msgspec.ValidationError:
+            return wholly(data)
     except msgspec.DecodeError as exc:
         raise RecordDecodeError(str(exc)) from None
-    try:
-        value = _decode_any(data)
-    except msgspec.DecodeError as exc:
-        raise RecordDecodeError(str(exc)) from None
-    return value
 
 
 def as_record(value: Mapping[str, Any]) -> CloudTrailRecord:
@@ -224,17 +230,15 @@ def decode_json_array(data: bytes) -> list[Any]:
 
     Raises RecordDecodeError for invalid JSON.
     """
-    try:
-        return [CloudTrailRecord._lazy(fields) for fields in _decode_field_list(data)]
-    except msgspec.ValidationError:
-        pass  # an element with other fields, or not an object: each on its own
-    except msgspec.DecodeError as exc:
-        raise RecordDecodeError(str(exc)) from None
-    try:
-        elements = _decode_raw_list(data)
-    except msgspec.DecodeError as exc:
-        raise RecordDecodeError(str(exc)) from None
-    return [decode_json(element) for element in elements]
+    return _decoded(data, _lazy_records, _each_decoded)  # type: ignore[no-any-return]
+
+
+def _lazy_records(data: bytes) -> list[CloudTrailRecord]:
+    return [CloudTrailRecord._lazy(fields) for fields in _decode_field_list(data)]
+
+
+def _each_decoded(data: bytes) -> list[Any]:
+    return [decode_json(element) for element in _decode_raw_list(data)]
 
 
 def plain(record: Mapping[str, Any]) -> dict[str, Any]:
