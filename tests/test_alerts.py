@@ -533,3 +533,20 @@ def test_insight_event_alert_names_the_api_call_it_is_about():
     assert alert["event_name"] == "CompleteLifecycleAction"
     assert alert["event_source"] == "autoscaling.amazonaws.com"
     assert alert["event_type"] == "AwsCloudTrailInsight"
+
+
+def test_an_integer_too_large_for_json_encoders_is_quoted_as_text() -> None:
+    """msgspec reads integers of any size; the alert must still encode (and deliver)."""
+    from trailguard.record import decode_json
+
+    huge = 123456789012345678901234567890
+    record = decode_json(
+        b'{"eventVersion":"1.08","eventSource":"ec2.amazonaws.com","eventName":"X",'
+        b'"eventID":"e-1","requestParameters":{"fromPort":' + str(huge).encode() + b"}}"
+    )
+    context = {"matched": {"requestParameters.fromPort": [huge, 22, -(1 << 70)]}}
+    alert = build_alert(Finding("r", Severity.HIGH, "t", record, Place("x"), context=context))
+    assert alert["context"] == {
+        "matched": {"requestParameters.fromPort": [str(huge), 22, str(-(1 << 70))]}
+    }
+    assert orjson.loads(orjson.dumps(alert))["context"] == alert["context"]

@@ -19,6 +19,7 @@ from trailguard.record import (
     RecordDecodeError,
     as_record,
     decode_json,
+    decode_json_array,
     plain,
 )
 from trailguard.rules.packs import load_shipped_rules
@@ -145,3 +146,18 @@ def test_a_rule_is_not_fooled_by_escapes_in_the_raw_json() -> None:
         assert isinstance(record, CloudTrailRecord)
         found = rules.evaluate(record, Place("test"))
         assert bool(found) is fires, spelled
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"eventName": "x", "userIdentity": {"type": "\xff"}}',  # nested: decoded later
+        b'{"eventName": "\xc3"}',
+        b'{"eventName": "x", "futureField": "\xff"}',
+    ],
+)
+def test_text_that_is_not_utf8_is_an_error_when_read_not_when_used(text: bytes) -> None:
+    with pytest.raises(RecordDecodeError, match="not UTF-8"):
+        decode_json(text)
+    with pytest.raises(RecordDecodeError, match="not UTF-8"):
+        decode_json_array(b"[" + text + b"]")

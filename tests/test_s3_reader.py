@@ -473,3 +473,15 @@ def test_batches_split_only_between_records(records: list[Any], chunk: int, pret
     assert len(expected[0]) == len(records)
     assert streamed(data, chunk).outcome() == expected
     assert streamed(gzip.compress(data), chunk).outcome() == expected
+
+
+def test_a_record_that_is_not_utf8_is_an_error_at_its_position_and_the_rest_go_on() -> None:
+    good = [json.dumps(edge_case_record(i)).encode() for i in range(40)]
+    bad = good[20].replace(b'"userIdentity": {', b'"userIdentity": {"x": "\xff", ')
+    assert bad != good[20]  # the bad byte sits in a nested object, decoded only when read
+    text = b'{"Records":[' + b",".join([*good[:20], bad, *good[21:]]) + b"]}"
+    for run in (streamed(text, 512), streamed(gzip.compress(text))):
+        assert len(run.records) == 39
+        [(kind, position, reason, detail)] = problems(run)
+        assert (kind, position, reason) == ("invalid", "Records[20]", "invalid JSON")
+        assert "not UTF-8" in detail

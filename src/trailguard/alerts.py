@@ -62,6 +62,22 @@ def _canonical(value: Any) -> bytes:
     return "".join(out).encode()
 
 
+INT_RANGE = range(-(1 << 63), 1 << 64)
+"""The integers every JSON encoder here writes (orjson's range); others go as text."""
+
+
+def _json_safe(value: Any) -> Any:
+    """Record values quoted in `context`, with integers JSON encoders refuse as text: a
+    crafted record must not make its alert undeliverable."""
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and value not in INT_RANGE:
+        return str(value)
+    return value
+
+
 def _insight_subject(record: Mapping[str, Any], key: str) -> str | None:
     """Insight events name the API call whose rate or errors were unusual in insightDetails."""
     details = record.get("insightDetails")
@@ -133,7 +149,7 @@ def build_alert(finding: Finding) -> Alert:
         "references": list(finding.references),
         "tags": list(finding.tags),
         "runbook": finding.runbook or None,
-        "context": finding.context,
+        "context": None if finding.context is None else _json_safe(finding.context),
         "event_id": event_id,
         "event_time": event_time,
         "event_name": event_name or _insight_subject(record, "eventName"),

@@ -196,7 +196,18 @@ def decode_json(data: bytes | str) -> Any:
 
     Raises RecordDecodeError for invalid JSON.
     """
+    if isinstance(data, bytes):
+        _check_utf8(data)
     return _decoded(data, _lazy_record, _decode_any)
+
+
+def _check_utf8(data: bytes) -> None:
+    """Nested objects are decoded only when read, so their text is checked now: a record
+    that cannot be decoded is an input error here, never a failure at alert time."""
+    try:
+        str(data, "utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecordDecodeError(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
 
 
 def _lazy_record(data: bytes | str) -> CloudTrailRecord:
@@ -211,7 +222,7 @@ def _decoded(data: Any, lazily: Callable[[Any], Any], wholly: Callable[[Any], An
             return lazily(data)
         except msgspec.ValidationError:
             return wholly(data)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeError) as exc:
         raise RecordDecodeError(str(exc)) from None
 
 
@@ -230,6 +241,7 @@ def decode_json_array(data: bytes) -> list[Any]:
 
     Raises RecordDecodeError for invalid JSON.
     """
+    _check_utf8(data)
     return _decoded(data, _lazy_records, _each_decoded)  # type: ignore[no-any-return]
 
 
