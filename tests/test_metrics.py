@@ -203,3 +203,10 @@ def test_run_metrics_without_timed_records() -> None:
     assert list(collector.records([record_at("soon")])) == [record_at("soon")]
     assert collector.as_summary() == {"by_severity": {}}
     assert emf_lines(collector.as_summary(), function_name="f", now=NOW) == []
+
+
+def test_event_times_of_any_json_type_are_passed_over() -> None:
+    collector = RunMetrics(clock=lambda: NOW)
+    items = [record_at(value) for value in ([1, 2], {"a": 1}, 17, None)]  # type: ignore[arg-type]
+    assert list(collector.records(items)) == items
+    assert collector.as_summary() == {"by_severity": {}}

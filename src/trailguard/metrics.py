@@ -38,23 +38,33 @@ class RunMetrics:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self._by_severity = [0] * len(Severity)
-        self.delay_max = 0.0
-        self.delay_total = 0.0
-        self.timed = 0
+        self._times: dict[str, int] = {}
+        """eventTime texts seen, and how often (a batch repeats each second many times)."""
 
     def records(self, items: Iterable[SourcedRecord]) -> Iterator[SourcedRecord]:
-        """Pass `items` through, measuring how long after its eventTime each is processed."""
-        clock = self.clock
+        """Pass `items` through, noting each one's eventTime; the delays since then are
+        measured at the summary, when the batch is done (one clock reading for all)."""
+        times = self._times
         for item in items:
-            at = epoch_seconds(item.record.get("eventTime"))
-            if at is not None:
-                delay = clock() - at
-                if delay > 0.0:  # a skewed clock is not a negative delay
-                    self.delay_total += delay
-                    if delay > self.delay_max:
-                        self.delay_max = delay
-                self.timed += 1
+            text = item.record.get("eventTime")
+            if isinstance(text, str):  # anything else has no time (and may not be hashable)
+                times[text] = times.get(text, 0) + 1
             yield item
+
+    def delays(self) -> tuple[float, float, int]:
+        """The longest and the total delay since the records' eventTimes, and how many had
+        one (a skewed clock is not a negative delay)."""
+        now = self.clock()
+        longest = total = 0.0
+        timed = 0
+        for text, count in self._times.items():
+            at = epoch_seconds(text)
+            if at is not None:
+                delay = max(0.0, now - at)
+                longest = max(longest, delay)
+                total += delay * count
+                timed += count
+        return longest, total, timed
 
     def finding(self, finding: Finding) -> None:
         self._by_severity[finding.severity] += 1
@@ -68,11 +78,12 @@ class RunMetrics:
 
     def as_summary(self) -> dict[str, Any]:
         extras: dict[str, Any] = {"by_severity": self.by_severity}
-        if self.timed:
+        longest, total, timed = self.delays()
+        if timed:
             extras["event_delay"] = {
-                "max": round(self.delay_max, 3),
-                "average": round(self.delay_total / self.timed, 3),
-                "records": self.timed,
+                "max": round(longest, 3),
+                "average": round(total / timed, 3),
+                "records": timed,
             }
         return extras
 

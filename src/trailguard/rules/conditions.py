@@ -81,9 +81,12 @@ class FieldMatch:
 
     def test(self, ctx: RecordContext) -> bool:
         if self.shared:
-            held = ctx.held.get(self)
+            memo = ctx.held
+            if memo is None:
+                memo = ctx.held = {}
+            held = memo.get(self)
             if held is None:
-                held = ctx.held[self] = self._test(ctx)
+                held = memo[self] = self._test(ctx)
             return held
         return self._test(ctx)
 

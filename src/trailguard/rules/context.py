@@ -43,9 +43,9 @@ class RecordContext:
         self.failed = bool(error)
         """The call failed: it has an errorCode."""
         self._actor: Actor | None = None
-        self._values: dict[Path, list[Any]] = {}
+        self._values: dict[Path, list[Any]] | None = None
         """Values per path, read once per record however many rules ask."""
-        self.held: dict[object, bool] = {}
+        self.held: dict[object, bool] | None = None
         """Verdicts of conditions that several rules share, made once per record."""
 
     @property
@@ -56,16 +56,20 @@ class RecordContext:
 
     def values(self, path: Path) -> list[Any]:
         """Every value at `path`; lists met on the way are entered ("any element matches")."""
-        found = self._values.get(path)
-        if found is not None:
-            return found
+        cache = self._values
+        if cache is None:
+            cache = self._values = {}
+        else:
+            found = cache.get(path)
+            if found is not None:
+                return found
         if path[0] == ACTOR_ROOT and len(path) == 2:
             value = self.actor.get(path[1])
             found = [] if value is None else [value]
         else:
             head = self.record.get(path[0])
             found = [] if head is None else values_at(head, path[1:])
-        self._values[path] = found
+        cache[path] = found
         return found
 
 
