@@ -66,9 +66,10 @@ class Detector:
 
     def run(self, items: Iterable[SourcedRecord], tally: InputTally) -> Iterator[Finding]:
         evaluate, screen, admit = self.engine.evaluate, self.screen, self.admit
+        screens = bool(self.disabled or self.severities or self.allowlist.entries)
         for item in items:
             for finding in evaluate(item, tally):
-                screened = screen(finding)
+                screened = screen(finding) if screens else finding  # nothing to screen by
                 if screened is not None:
                     admitted = admit(screened)
                     if admitted is not None:

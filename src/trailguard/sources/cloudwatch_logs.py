@@ -83,34 +83,38 @@ class _Document:
             tally.skip(place, "CloudWatch Logs data message with no log events")
             return
         decode = decode_json
+        location = place.location
+        prefix = f"{place.position} " if place.position else ""
+
+        def at(index: int) -> Place:  # place.child, without its cost per record
+            return Place(location, f"{prefix}logEvents[{index}]", NAME)
+
         for index, log_event in enumerate(log_events):
             message = log_event.get("message") if isinstance(log_event, dict) else None
             if not isinstance(message, str):
                 tally.error(
-                    place.child(f"logEvents[{index}]", NAME),
+                    at(index),
                     "log event has no message",
                     describe_keys(log_event),
                 )
                 continue
             if not message.startswith("{"):
-                tally.skip(place.child(f"logEvents[{index}]", NAME), NOT_A_RECORD, message[:80])
+                tally.skip(at(index), NOT_A_RECORD, message[:80])
                 continue
             try:
                 record = decode(message)
             except RecordDecodeError as exc:
                 tally.error(
-                    place.child(f"logEvents[{index}]", NAME),
+                    at(index),
                     "log message is not valid JSON (truncated?)",
                     str(exc),
                 )
                 continue
             if is_cloudtrail_record(record):
                 tally.records += 1
-                yield SourcedRecord(as_record(record), place.child(f"logEvents[{index}]", NAME))
+                yield SourcedRecord(as_record(record), at(index))
             else:
-                tally.skip(
-                    place.child(f"logEvents[{index}]", NAME), NOT_A_RECORD, describe_keys(record)
-                )
+                tally.skip(at(index), NOT_A_RECORD, describe_keys(record))
 
 
 Payload = _Payload()
