@@ -63,7 +63,7 @@ class Screened(NamedTuple):
     rule_id: str
     severity: Severity
     alert: Alert | bytes | None
-    """bytes: encoded by `orjson.dumps`, for a writer of JSON lines (`encode_alerts`)."""
+    """bytes: a JSON line, newline included, for a writer of JSON lines (`encode_alerts`)."""
 
 
 FileEvent = Problem | Screened | Finding
@@ -158,7 +158,7 @@ class FileScanner:
             alert = build_alert(finding)
             if self.encode:
                 with contextlib.suppress(TypeError):  # not JSON: the writer will say so
-                    alert = orjson.dumps(alert)
+                    alert = orjson.dumps(alert, option=orjson.OPT_APPEND_NEWLINE)
         return Screened(key, finding.rule_id, finding.severity, alert)
 
 

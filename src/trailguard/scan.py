@@ -40,7 +40,7 @@ class AlertWriter(Protocol):
 class JsonAlertWriter(Protocol):
     """A writer that takes alerts already encoded as JSON (parallel workers encode them)."""
 
-    def write_json(self, encoded: bytes) -> None: ...
+    def write_json(self, line: bytes) -> None: ...
 
 
 @dataclass(slots=True)

@@ -19,11 +19,12 @@ class JsonLinesWriter:
         self.summary_stream = summary_stream
 
     def write(self, alert: Alert) -> None:
-        self.stream.write(orjson.dumps(alert) + b"\n")
+        self.stream.write(orjson.dumps(alert, option=orjson.OPT_APPEND_NEWLINE))
 
-    def write_json(self, encoded: bytes) -> None:
-        """An alert already encoded by `orjson.dumps`: parallel scans encode in workers."""
-        self.stream.write(encoded + b"\n")
+    def write_json(self, line: bytes) -> None:
+        """An alert already encoded as a JSON line (with its newline): parallel scans encode
+        in their workers."""
+        self.stream.write(line)
 
     def finish(self, result: ScanResult) -> None:
         self.stream.flush()

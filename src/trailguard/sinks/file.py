@@ -34,6 +34,7 @@ class FileSink:
     def send(self, alerts: Sequence[Alert]) -> None:
         try:
             with self.path.open("ab") as out:
-                out.write(b"".join(orjson.dumps(alert) + b"\n" for alert in alerts))
+                line = orjson.OPT_APPEND_NEWLINE
+                out.write(b"".join([orjson.dumps(alert, option=line) for alert in alerts]))
         except OSError as exc:
             raise SinkError(f"cannot write {self.path}: {exc}", alerts, transient=False) from None
