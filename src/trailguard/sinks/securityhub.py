@@ -19,6 +19,7 @@ from trailguard import aws
 from trailguard.alerts import Alert
 from trailguard.delivery import SinkError
 from trailguard.rules.errors import RuleSyntaxError
+from trailguard.sinks.batches import send_batches
 from trailguard.sinks.spec import SinkSpec
 from trailguard.times import parse_time
 
@@ -178,30 +179,24 @@ class SecurityHubSink:
             ) from None
         now = self._now()
         findings = [to_finding(a, self.account, product_arn, now) for a in alerts]
-        failed: list[Alert] = []
-        problems: list[str] = []
-        transient = False
-        for start in range(0, len(alerts), BATCH_FINDINGS):
-            batch = findings[start : start + BATCH_FINDINGS]
-            try:
-                response = self.client.batch_import_findings(Findings=batch)
-            except Exception as exc:  # the whole call failed: this batch and those after it
-                failed.extend(alerts[start:])
-                problems.append(self._explain(exc))
-                transient = transient or _transient_call(exc)
-                break
-            lost, reasons, retry = finding_failures(
-                alerts[start : start + BATCH_FINDINGS], batch, response
-            )
-            failed.extend(lost)
-            problems.extend(reason for reason in reasons if reason not in problems)
-            transient = transient or retry
-        if failed:
+        batches = [
+            (alerts[start : start + BATCH_FINDINGS], findings[start : start + BATCH_FINDINGS])
+            for start in range(0, len(alerts), BATCH_FINDINGS)
+        ]
+        outcome = send_batches(
+            batches,
+            lambda batch: self.client.batch_import_findings(Findings=batch[1]),
+            lambda batch, response: finding_failures(batch[0], batch[1], response),
+            lambda batch: batch[0],
+            self._explain,
+            _transient_call,
+        )
+        if outcome.failed:
             raise SinkError(
-                f"Security Hub ({self.region}, account {self.account}): {len(failed)} of "
-                f"{len(alerts)} finding(s) not imported: {'; '.join(problems[:5])}",
-                failed,
-                transient=transient,
+                f"Security Hub ({self.region}, account {self.account}): {len(outcome.failed)} "
+                f"of {len(alerts)} finding(s) not imported: {'; '.join(outcome.problems[:5])}",
+                outcome.failed,
+                transient=outcome.transient,
             )
 
     def _explain(self, exc: BaseException) -> str:

@@ -20,6 +20,7 @@ from trailguard import aws
 from trailguard.alerts import Alert
 from trailguard.delivery import SinkError
 from trailguard.rules.errors import RuleSyntaxError
+from trailguard.sinks.batches import send_batches
 from trailguard.sinks.spec import SinkSpec
 
 if TYPE_CHECKING:
@@ -84,32 +85,27 @@ class SnsSink:
 
     def send(self, alerts: Sequence[Alert]) -> None:
         entries = [self._entry(str(index), alert) for index, alert in enumerate(alerts)]
-        batches = list(batched(entries))
-        failed: list[Alert] = []
-        problems: list[str] = []
-        transient = False
-        for number, batch in enumerate(batches):
-            try:
-                response = self.client.publish_batch(
-                    TopicArn=self.topic_arn,
-                    PublishBatchRequestEntries=[entry.request for entry in batch],
-                )
-            except Exception as exc:  # the whole call failed: this batch and those after it
-                failed.extend(entry.alert for rest in batches[number:] for entry in rest)
-                problems.append(self._explain(exc))
-                transient = transient or aws.is_transient(exc)
-                break
-            lost, reasons, retry = entry_failures(batch, response)
-            failed.extend(lost)
-            problems.extend(reason for reason in reasons if reason not in problems)
-            transient = transient or retry
-        if failed:
+        outcome = send_batches(
+            list(batched(entries)),
+            self._publish,
+            entry_failures,
+            lambda batch: [entry.alert for entry in batch],
+            self._explain,
+            aws.is_transient,
+        )
+        if outcome.failed:
             raise SinkError(
-                f"SNS topic {self.topic_arn}: {len(failed)} of {len(alerts)} alert(s) not "
-                f"published: {'; '.join(problems[:5])}",
-                failed,
-                transient=transient,
+                f"SNS topic {self.topic_arn}: {len(outcome.failed)} of {len(alerts)} alert(s) "
+                f"not published: {'; '.join(outcome.problems[:5])}",
+                outcome.failed,
+                transient=outcome.transient,
             )
+
+    def _publish(self, batch: list[Entry]) -> Any:
+        return self.client.publish_batch(
+            TopicArn=self.topic_arn,
+            PublishBatchRequestEntries=[entry.request for entry in batch],
+        )
 
     def _entry(self, entry_id: str, alert: Alert) -> Entry:
         title = subject(alert)
