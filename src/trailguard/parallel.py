@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import orjson
 
-from trailguard.alerts import Alert, alert_id, build_alert
+from trailguard.alerts import Alert, build_alert
 from trailguard.model import Finding, Severity
+from trailguard.pipeline import dedup_key
 from trailguard.tally import InputTally, Problem
 
 if TYPE_CHECKING:
@@ -151,8 +152,7 @@ class FileScanner:
     def _event(self, finding: Finding) -> FileEvent:
         if finding.threshold is not None:
             return finding  # admitting it needs the record (its group, its time)
-        record = finding.record
-        key = alert_id(finding.rule_id, record.get("eventID"), record)  # as Detector.admit
+        key = dedup_key(finding)  # what Detector.admit_id takes
         alert: Alert | bytes | None = None
         if finding.severity >= self.min_severity:
             alert = build_alert(finding)

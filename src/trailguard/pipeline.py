@@ -96,7 +96,7 @@ class Detector:
 
     def admit(self, finding: Finding) -> Finding | None:
         """The stateful stage, in input order: dedup, then thresholds. None: not an alert."""
-        key = alert_id(finding.rule_id, finding.record.get("eventID"), finding.record)
+        key = dedup_key(finding)
         if finding.threshold is None:
             return finding if self.admit_id(key) else None
         now = self._now()
@@ -202,6 +202,11 @@ def _duration(seconds: int) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def dedup_key(finding: Finding) -> str:
+    """What a finding is remembered by: its alert's id (this rule, this event)."""
+    return alert_id(finding.rule_id, finding.record.get("eventID"), finding.record)
 
 
 def event_epoch(record: Mapping[str, Any]) -> float | None:

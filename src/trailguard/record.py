@@ -125,22 +125,6 @@ class CloudTrailRecord(Mapping[str, Any]):
         value = decoded[key] = _decode_any(raw)
         return value
 
-    def fields_of(self, names: tuple[str, ...]) -> tuple[Any, ...]:
-        """The values of several top-level fields at once (None where missing): the alert's
-        fast path."""
-        fields = self._fields
-        if fields is None:
-            assert self._data is not None
-            get = self._data.get
-            return tuple(get(name) for name in names)
-        getter, nested = _getter(names)
-        found = getter(fields)
-        if len(names) == 1:
-            found = (found,)
-        if nested:
-            return tuple(self.get(name) for name in names)
-        return tuple([None if value is UNSET else value for value in found])
-
     def raw_json(self, key: str) -> bytes | None:
         """A nested object's JSON text as read, if this record kept it: a cache key, and
         text that a rule can rule itself out on without decoding it."""
@@ -260,18 +244,10 @@ def plain(record: Mapping[str, Any]) -> dict[str, Any]:
     return dict(record)
 
 
-def fields_of(record: Mapping[str, Any], names: tuple[str, ...]) -> tuple[Any, ...]:
-    """Several top-level fields of any record at once, None where missing."""
-    if isinstance(record, CloudTrailRecord):
-        return record.fields_of(names)
-    get = record.get
-    return tuple(get(name) for name in names)
-
-
 def peek(record: Mapping[str, Any], names: tuple[str, ...]) -> tuple[Any, ...]:
     """Several top-level scalar fields at once, the cheapest way, for readers that keep only
     strings, booleans or truthiness: a missing field may come back as `msgspec.UNSET`, which
-    is falsy and neither a string nor a boolean (use `fields_of` for None)."""
+    is falsy and neither a string nor a boolean."""
     if record.__class__ is CloudTrailRecord:
         fields = record._fields
         if fields is not None:
@@ -279,4 +255,5 @@ def peek(record: Mapping[str, Any], names: tuple[str, ...]) -> tuple[Any, ...]:
             if not nested:
                 found = getter(fields)
                 return (found,) if len(names) == 1 else found
-    return fields_of(record, names)
+    get = record.get
+    return tuple(get(name) for name in names)

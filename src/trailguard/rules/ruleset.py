@@ -92,9 +92,7 @@ class RuleSet:
     def evaluate_context(self, ctx: RecordContext, place: Place) -> list[Finding]:
         """Findings of every candidate rule; a rule that raises is isolated (PackErrors), so a
         crafted record cannot blind the rest of the pack."""
-        candidates = self._candidates.get((ctx.source, ctx.event_name, ctx.failed))
-        if candidates is None:
-            candidates = self.candidates(ctx)
+        candidates = self.candidates(ctx)
         if not candidates:
             return []
         findings: list[Finding] = []
