@@ -55,6 +55,7 @@ FIGURES: dict[str, tuple[type | tuple[type, ...], ...]] = {
     "benchmarks.throughput_s3.events": (int,),
     "benchmarks.throughput_s3.alerts_per_event": Number,
     "benchmarks.reference.orjson_decode.events_per_s": (int,),
+    "benchmarks.reference.lazy_decode.events_per_s": (int,),
     "benchmarks.reference.stdlib_catalogue.events_per_s": (int,),
     "benchmarks.reference.seed_go_quoted_events_per_s": (int,),
     "benchmarks.coldstart.import_ms_median": Number,

@@ -4,7 +4,8 @@ The hot path reads a few top-level fields of every record (eventSource, eventNam
 errorCode) and the nested objects (userIdentity, requestParameters, responseElements...)
 of only the records a rule or an alert looks at. So a record read from JSON is decoded into
 a struct of its top-level fields, with each nested object kept as raw JSON until it is first
-read; that is about five times cheaper than decoding everything. Records with fields this
+read, and never decoded if nothing reads it (`docs/performance.md` measures the decoding
+against orjson's). Records with fields this
 struct does not know, and records built from already-parsed JSON, are kept as a dict. Either
 way a record is a read-only Mapping, and `get` answers the same.
 """

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 GENERATION = 100_000
 """Dedup keys per generation; the store keeps the newest two, so memory stays bounded in a
-long-lived Lambda container (about 25 MB at most) and a redelivery is still caught."""
+long-lived Lambda container and a recent redelivery is still caught."""
 
 
 class MemoryStore:
