@@ -20,6 +20,8 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from http_server import ScriptedServer, running
+from trailguard.delivery import RetryPolicy
 from trailguard.model import Place, SourcedRecord
 from trailguard.record import plain
 from trailguard.sources import Decoder
@@ -27,6 +29,11 @@ from trailguard.tally import InputTally
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO / "tests" / "fixtures" / "shared_data"
+STOP_LOGGING_AWSLOGS = (
+    SHARED_DATA
+    / "envelopes/cloudwatch_logs/stratus_awslogs/stratus_aws.defense-evasion.cloudtrail-stop.json"
+)
+"""A CloudWatch Logs subscription event holding a real StopLogging record."""
 """A copy of ../shared/data (see its PROVENANCE.md)."""
 
 
@@ -216,3 +223,38 @@ def check_predicate(name: str, record: Any, **args: Any) -> bool:
     from trailguard.rules.predicates import registered
 
     return registered()[name].function(RecordContext(dict(record)), args)
+
+
+def sns_envelopes(queue_url: str) -> list[dict[str, Any]]:
+    """Every SNS envelope waiting in an SQS queue subscribed to a topic (raw delivery off),
+    taken off the queue."""
+    sqs = boto3_client("sqs")
+    envelopes = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not messages:
+            return envelopes
+        for message in messages:
+            envelopes.append(orjson.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+class Sleeps(list):  # type: ignore[type-arg]
+    """An injected sleep that records the delays instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def instant_policy(sleeps: Sleeps, attempts: int = 3) -> RetryPolicy:
+    """A retry policy that records its waits (full, without jitter) instead of sleeping."""
+    return RetryPolicy(attempts=attempts, sleep=sleeps, jitter=lambda limit: limit)
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    """A real local HTTP server answering as each test scripts it."""
+    with running() as started:
+        yield started

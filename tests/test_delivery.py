@@ -8,12 +8,9 @@ import json
 
 import pytest
 
-from conftest import SHARED_DATA, boto3_client
+from conftest import SHARED_DATA, STOP_LOGGING_AWSLOGS, boto3_client
 from trailguard import aws_lambda
 from trailguard.delivery import DeliveryError, RetryPolicy, SinkError, deliver
-
-STOP_LOGGING = SHARED_DATA / "envelopes/cloudwatch_logs/stratus_awslogs"
-STOP_LOGGING /= "stratus_aws.defense-evasion.cloudtrail-stop.json"
 
 
 def no_wait() -> RetryPolicy:
@@ -105,7 +102,7 @@ sinks:
   - {{type: file, name: archive, path: "{target}"}}
 """
     )
-    event = json.loads(STOP_LOGGING.read_text())
+    event = json.loads(STOP_LOGGING_AWSLOGS.read_text())
     with pytest.raises(DeliveryError, match="sink 'archive': 1 alert"):
         aws_lambda.handler(event, None)
     target.rmdir()
@@ -129,7 +126,7 @@ sinks:
   - {{type: file, name: cis, path: "{cis}", rules: ["cis.*"]}}
 """
     )
-    aws_lambda.handler(json.loads(STOP_LOGGING.read_text()), None)
+    aws_lambda.handler(json.loads(STOP_LOGGING_AWSLOGS.read_text()), None)
     capsys.readouterr()
     to_high = {json.loads(line)["rule_id"] for line in high.read_text().splitlines()}
     to_cis = {json.loads(line)["rule_id"] for line in cis.read_text().splitlines()}
@@ -183,7 +180,7 @@ def emf(lines):
 
 def test_handler_emits_embedded_metrics(lambda_config, tmp_path, capsys):
     lambda_config(f'sinks: [{{type: file, name: archive, path: "{tmp_path / "a.jsonl"}"}}]\n')
-    summary = aws_lambda.handler(json.loads(STOP_LOGGING.read_text()), None)
+    summary = aws_lambda.handler(json.loads(STOP_LOGGING_AWSLOGS.read_text()), None)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     metrics = emf(lines)
     assert metrics, "no EMF lines"
@@ -202,7 +199,7 @@ def test_a_delivery_failure_emits_failed_metrics_before_raising(lambda_config, t
     target.mkdir()
     lambda_config(f'sinks: [{{type: file, name: archive, path: "{target}"}}]\n')
     with pytest.raises(DeliveryError):
-        aws_lambda.handler(json.loads(STOP_LOGGING.read_text()), None)
+        aws_lambda.handler(json.loads(STOP_LOGGING_AWSLOGS.read_text()), None)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     failed = [line for line in emf(lines) if line.get("Sink") == "archive"]
     assert [line.get("AlertsFailed") for line in failed] == [3]

@@ -6,14 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from http_server import Reply, ScriptedServer, refused_url, running
+from http_server import Reply, ScriptedServer, refused_url
 from trailguard.sinks import http
-
-
-@pytest.fixture
-def server():
-    with running() as started:
-        yield started
 
 
 def test_a_2xx_answer_is_delivered_and_the_request_is_recorded(server: ScriptedServer):

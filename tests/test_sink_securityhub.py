@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from canned_aws import Answer, canned_aws, plain_client
-from conftest import REPO, SHARED_DATA, boto3_client
+from conftest import REPO, STOP_LOGGING_AWSLOGS, boto3_client
 from trailguard import aws_lambda
 from trailguard.delivery import RetryPolicy, SinkError, deliver
 from trailguard.rules.errors import RuleSyntaxError
@@ -19,8 +19,6 @@ from trailguard.sinks import securityhub
 from trailguard.sinks.registry import SinkContext
 from trailguard.sinks.spec import parse_sinks
 
-STOP_LOGGING = SHARED_DATA / "envelopes/cloudwatch_logs/stratus_awslogs"
-STOP_LOGGING /= "stratus_aws.defense-evasion.cloudtrail-stop.json"
 MOTO_ACCOUNT = "123456789012"
 PRODUCT_ARN = f"arn:aws:securityhub:us-east-1:{MOTO_ACCOUNT}:product/{MOTO_ACCOUNT}/default"
 FIRST = dt.datetime(2024, 8, 1, 9, 30, 0, 123456, tzinfo=dt.UTC)
@@ -660,7 +658,7 @@ def test_the_lambda_function_imports_a_stop_logging_finding_once(
     )
     monkeypatch.setenv(aws_lambda.CONFIG_ENV, str(config))
     monkeypatch.setattr(aws_lambda, "_runtime", None)
-    event = json.loads(STOP_LOGGING.read_text())
+    event = json.loads(STOP_LOGGING_AWSLOGS.read_text())
 
     summary = aws_lambda.handler(event, None)
     assert (summary["alerts"], summary["delivered"]) == (1, {"securityhub": 1})

@@ -9,35 +9,18 @@ import re
 
 import pytest
 
-from conftest import SHARED_DATA, boto3_client
-from http_server import Reply, ScriptedServer, refused_url, running
+from conftest import STOP_LOGGING_AWSLOGS, Sleeps, boto3_client, instant_policy
+from http_server import Reply, ScriptedServer, refused_url
 from sink_alerts import alert, alerts
 from trailguard import aws_lambda
 from trailguard.config import ConfigError, config_from_data
-from trailguard.delivery import DeliveryError, RetryPolicy, SinkError, deliver
+from trailguard.delivery import DeliveryError, SinkError, deliver
 from trailguard.model import Severity
 from trailguard.sinks import slack
 from trailguard.sinks.registry import SinkContext, build_sinks
 from trailguard.sinks.slack import SlackSink
 
 REFERENCE = "secretsmanager:trailguard/slack"
-STOP_LOGGING = SHARED_DATA / "envelopes/cloudwatch_logs/stratus_awslogs"
-STOP_LOGGING /= "stratus_aws.defense-evasion.cloudtrail-stop.json"
-
-
-@pytest.fixture
-def server():
-    with running() as started:
-        yield started
-
-
-class Sleeps(list):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-def policy(sleeps: Sleeps, attempts: int = 3) -> RetryPolicy:
-    return RetryPolicy(attempts=attempts, sleep=sleeps, jitter=lambda limit: limit)
 
 
 def sink(url: str, timeout: float = 2.0) -> SlackSink:
@@ -346,7 +329,7 @@ def test_no_links_outside_the_commercial_partition_or_without_a_region():
 def test_200_ok_delivers_every_group(server: ScriptedServer):
     sleeps = Sleeps()
     batch = [*alerts(3), *alerts(2, rule_id="threats.other")]
-    result = deliver("slack", sink(server.url).send, batch, policy(sleeps))
+    result = deliver("slack", sink(server.url).send, batch, instant_policy(sleeps))
     assert (result.delivered, result.failed, result.attempts) == (5, [], 1)
     assert len(server.requests) == 2
 
@@ -357,7 +340,7 @@ def test_500_is_retried_then_fails_with_a_delivery_error_naming_the_sink(
     server.always(Reply(500, b"internal_error"))
     sleeps = Sleeps()
     batch = alerts(4)
-    result = deliver("slack", sink(server.url).send, batch, policy(sleeps))
+    result = deliver("slack", sink(server.url).send, batch, instant_policy(sleeps))
     assert (len(server.requests), sleeps, result.failed) == (3, [0.5, 1.0], batch)
     ids = ", ".join(a["alert_id"] for a in batch)
     assert str(DeliveryError([result])) == (
@@ -370,7 +353,7 @@ def test_500_is_retried_then_fails_with_a_delivery_error_naming_the_sink(
 def test_only_the_failed_messages_are_sent_again(server: ScriptedServer):
     server.script(Reply(200), Reply(500, b"internal_error"))
     first, second = alerts(2), alerts(3, rule_id="threats.other")
-    result = deliver("slack", sink(server.url).send, [*first, *second], policy(Sleeps()))
+    result = deliver("slack", sink(server.url).send, [*first, *second], instant_policy(Sleeps()))
     assert (result.delivered, result.attempts) == (5, 2)
     assert [len(texts(body)) > 0 for body in server.bodies()] == [True, True, True]
     assert [body["text"].endswith("(and 2 more like this)") for body in server.bodies()] == [
@@ -384,7 +367,7 @@ def test_429_waits_as_long_as_retry_after_says(server: ScriptedServer):
     server.script(Reply(429, b"rate_limited", {"Retry-After": "3"}))
     sleeps = Sleeps()
     batch = [*alerts(2), *alerts(2, rule_id="threats.other")]
-    result = deliver("slack", sink(server.url).send, batch, policy(sleeps))
+    result = deliver("slack", sink(server.url).send, batch, instant_policy(sleeps))
     assert sleeps == [3.0]
     assert (result.delivered, result.attempts, len(server.requests)) == (4, 2, 3)
 
@@ -435,7 +418,7 @@ def test_client_errors_are_not_retried_and_say_what_to_check(
 ):
     server.always(Reply(status, body))
     sleeps = Sleeps()
-    result = deliver("slack", sink(server.url).send, alerts(2), policy(sleeps))
+    result = deliver("slack", sink(server.url).send, alerts(2), instant_policy(sleeps))
     assert (result.attempts, sleeps, len(result.failed), len(server.requests)) == (1, [], 2, 1)
     assert says in result.errors[0]
 
@@ -519,7 +502,7 @@ def awslogs(records):
 def test_the_handler_delivers_grouped_messages(aws, server, monkeypatch, tmp_path, capsys):
     """Three StopLogging events by one user, each matched by three rules: nine alerts, three
     Slack messages (one per rule), each "and 2 more like this"."""
-    envelope = json.loads(STOP_LOGGING.read_text())
+    envelope = json.loads(STOP_LOGGING_AWSLOGS.read_text())
     document = json.loads(gzip.decompress(base64.b64decode(envelope["awslogs"]["data"])))
     record = json.loads(document["logEvents"][0]["message"])
     records = [{**record, "eventID": f"{record['eventID'][:-1]}{n}"} for n in range(3)]

@@ -12,16 +12,13 @@ import orjson
 import pytest
 
 from canned_aws import Answer, canned_aws, plain_client
-from conftest import REPO, SHARED_DATA, boto3_client
+from conftest import REPO, STOP_LOGGING_AWSLOGS, boto3_client, sns_envelopes
 from trailguard import aws_lambda
 from trailguard.delivery import RetryPolicy, SinkError, deliver
 from trailguard.rules.errors import RuleSyntaxError
 from trailguard.sinks import sns
 from trailguard.sinks.registry import SinkContext, build_sinks
 from trailguard.sinks.spec import parse_sinks
-
-STOP_LOGGING = SHARED_DATA / "envelopes/cloudwatch_logs/stratus_awslogs"
-STOP_LOGGING /= "stratus_aws.defense-evasion.cloudtrail-stop.json"
 
 ALERT = {
     "schema_version": 1,
@@ -104,21 +101,6 @@ def subscribed_queue(topic_arn, name, **attributes):
     return queue_url
 
 
-def received(queue_url):
-    """Every SNS envelope waiting in the queue (raw delivery off), taken off the queue."""
-    sqs = boto3_client("sqs")
-    envelopes = []
-    while True:
-        messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-        ).get("Messages", [])
-        if not messages:
-            return envelopes
-        for message in messages:
-            envelopes.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-
 @pytest.fixture
 def topic(aws):
     """A topic with a queue subscribed to it: (topic ARN, queue URL)."""
@@ -142,7 +124,7 @@ def count_calls(sink):
 def test_a_subscriber_gets_the_subject_the_attributes_and_the_exact_alert(topic):
     topic_arn, queue_url = topic
     make_sink(topic_arn).send([ALERT])
-    [envelope] = received(queue_url)
+    [envelope] = sns_envelopes(queue_url)
     assert envelope["Type"] == "Notification"
     assert envelope["TopicArn"] == topic_arn
     assert envelope["Subject"] == (
@@ -161,7 +143,7 @@ def test_a_subscriber_gets_the_subject_the_attributes_and_the_exact_alert(topic)
 def test_an_alert_without_an_account_has_no_account_attribute(topic):
     topic_arn, queue_url = topic
     make_sink(topic_arn).send([alert(account_id=None)])
-    [envelope] = received(queue_url)
+    [envelope] = sns_envelopes(queue_url)
     assert envelope["Subject"] == (
         "[HIGH] CloudTrail logging stopped: stratus-red-team-ct-stop-trail-buykxbqejv"
     )
@@ -189,7 +171,7 @@ def test_more_than_ten_alerts_are_published_ten_at_a_time(topic):
     alerts = numbered(23)
     sink.send(alerts)
     assert calls == [10, 10, 3]
-    got = sorted(json.loads(e["Message"])["alert_id"] for e in received(queue_url))
+    got = sorted(json.loads(e["Message"])["alert_id"] for e in sns_envelopes(queue_url))
     assert got == sorted(a["alert_id"] for a in alerts)
 
 
@@ -200,7 +182,7 @@ def test_a_batch_stays_within_256_kib_in_all(topic):
     alerts = numbered(5, description="d" * 100_000)  # each fits alone, two fit together
     sink.send(alerts)
     assert calls == [2, 2, 1]
-    messages = [json.loads(e["Message"]) for e in received(queue_url)]
+    messages = [json.loads(e["Message"]) for e in sns_envelopes(queue_url)]
     assert sorted(m["alert_id"] for m in messages) == sorted(a["alert_id"] for a in alerts)
     assert all(m["description"] == "d" * 100_000 for m in messages)
 
@@ -209,7 +191,7 @@ def test_an_alert_too_large_for_sns_loses_its_context_and_says_so(topic):
     topic_arn, queue_url = topic
     bulky = alert(context={"matched": {"requestParameters.policy": ["p" * 300_000]}})
     make_sink(topic_arn).send([bulky])
-    [envelope] = received(queue_url)
+    [envelope] = sns_envelopes(queue_url)
     message = json.loads(envelope["Message"])
     assert message == {**bulky, "context": None, "truncated": ["context"]}
 
@@ -222,7 +204,7 @@ def test_an_alert_huge_everywhere_is_still_delivered_within_the_limit(topic):
         resources=[{"type": None, "arn": None, "name": "n" * 1000, "account_id": None}] * 500,
     )
     make_sink(topic_arn).send([huge])
-    [envelope] = received(queue_url)
+    [envelope] = sns_envelopes(queue_url)
     assert len(envelope["Message"].encode()) <= sns.MAX_BYTES
     message = json.loads(envelope["Message"])
     assert message["truncated"] == [
@@ -257,7 +239,7 @@ def test_a_filter_policy_on_severity_keeps_only_what_it_names(topic):
     )
 
     def severities(queue):
-        return sorted(e["MessageAttributes"]["severity"]["Value"] for e in received(queue))
+        return sorted(e["MessageAttributes"]["severity"]["Value"] for e in sns_envelopes(queue))
 
     assert severities(urgent) == ["critical", "high"]
     assert severities(everything) == sorted(levels)
@@ -505,10 +487,10 @@ def test_the_lambda_function_publishes_a_stop_logging_alert_once(
     )
     monkeypatch.setenv(aws_lambda.CONFIG_ENV, str(config))
     monkeypatch.setattr(aws_lambda, "_runtime", None)
-    event = json.loads(STOP_LOGGING.read_text())
+    event = json.loads(STOP_LOGGING_AWSLOGS.read_text())
 
     summary = aws_lambda.handler(event, None)
-    [envelope] = received(queue_url)
+    [envelope] = sns_envelopes(queue_url)
     published = json.loads(envelope["Message"])
     assert (summary["alerts"], summary["delivered"]) == (1, {"sns": 1})
     assert published["rule_id"] == "threats.cloudtrail_stopped"
@@ -522,7 +504,7 @@ def test_the_lambda_function_publishes_a_stop_logging_alert_once(
 
     again = aws_lambda.handler(event, None)
     assert (again["alerts"], again["duplicates"], again["delivered"]) == (0, 1, {})
-    assert received(queue_url) == []
+    assert sns_envelopes(queue_url) == []
     capsys.readouterr()
 
 
@@ -531,4 +513,4 @@ def test_build_sinks_builds_the_sns_sink_by_type(topic):
     [routed] = build_sinks(parse_sinks([{"type": "sns", "topic_arn": topic_arn}]))
     assert isinstance(routed.sink, sns.SnsSink)
     assert routed.deliver([ALERT], no_wait()).delivered == 1
-    assert len(received(queue_url)) == 1
+    assert len(sns_envelopes(queue_url)) == 1

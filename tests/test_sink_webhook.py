@@ -11,35 +11,16 @@ import time
 import pytest
 import yaml
 
-from conftest import REPO, SHARED_DATA, boto3_client
-from http_server import Reply, ScriptedServer, refused_url, running
+from conftest import REPO, STOP_LOGGING_AWSLOGS, Sleeps, boto3_client, instant_policy
+from http_server import Reply, ScriptedServer, refused_url
 from sink_alerts import alert, alerts
 from trailguard import aws_lambda
 from trailguard.config import ConfigError, config_from_data
-from trailguard.delivery import DeliveryError, RetryPolicy, SinkError, deliver
+from trailguard.delivery import DeliveryError, SinkError, deliver
 from trailguard.sinks.registry import SinkContext, build_sinks
 from trailguard.sinks.webhook import WebhookSink
 
 KEY = "4f1c0e9d8b7a6f5e4d3c2b1a0f9e8d7c"
-STOP_LOGGING = SHARED_DATA / "envelopes/cloudwatch_logs/stratus_awslogs"
-STOP_LOGGING /= "stratus_aws.defense-evasion.cloudtrail-stop.json"
-
-
-@pytest.fixture
-def server():
-    with running() as started:
-        yield started
-
-
-class Sleeps(list):
-    """An injected sleep that records the delays instead of waiting."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-def policy(sleeps: Sleeps, attempts: int = 3) -> RetryPolicy:
-    return RetryPolicy(attempts=attempts, sleep=sleeps, jitter=lambda limit: limit)
 
 
 def sink(url: str, **options) -> WebhookSink:
@@ -102,7 +83,7 @@ def test_static_headers_are_sent(server: ScriptedServer):
 
 def test_200_delivers(server: ScriptedServer):
     sleeps = Sleeps()
-    result = deliver("hook", sink(server.url).send, alerts(2), policy(sleeps))
+    result = deliver("hook", sink(server.url).send, alerts(2), instant_policy(sleeps))
     assert (result.delivered, result.failed, result.attempts, sleeps) == (2, [], 1, [])
 
 
@@ -112,7 +93,7 @@ def test_500_is_retried_then_fails_with_a_delivery_error_naming_the_sink(
     server.always(Reply(500, b"internal error"))
     sleeps = Sleeps()
     batch = alerts(2)
-    result = deliver("hook", sink(server.url).send, batch, policy(sleeps))
+    result = deliver("hook", sink(server.url).send, batch, instant_policy(sleeps))
     assert len(server.requests) == 6  # 2 alerts, 3 attempts
     assert result.failed == batch
     assert sleeps == [0.5, 1.0]
@@ -131,7 +112,7 @@ def test_only_the_failed_alerts_are_sent_again(server: ScriptedServer):
     with pytest.raises(SinkError) as caught:
         target.send(batch)
     assert (caught.value.failed, caught.value.transient) == ([batch[1]], True)
-    result = deliver("hook", target.send, caught.value.failed, policy(Sleeps()))
+    result = deliver("hook", target.send, caught.value.failed, instant_policy(Sleeps()))
     assert result.delivered == 1
     assert [b["alert_id"] for b in server.bodies()] == [a["alert_id"] for a in (*batch, batch[1])]
 
@@ -139,7 +120,7 @@ def test_only_the_failed_alerts_are_sent_again(server: ScriptedServer):
 def test_429_waits_as_long_as_retry_after_says(server: ScriptedServer):
     server.script(Reply(429, b"slow down", {"Retry-After": "7"}))
     sleeps = Sleeps()
-    result = deliver("hook", sink(server.url).send, alerts(3), policy(sleeps))
+    result = deliver("hook", sink(server.url).send, alerts(3), instant_policy(sleeps))
     assert sleeps == [7.0]
     assert (result.delivered, result.attempts) == (3, 2)
     # the 429 stopped the first attempt: the other two alerts waited for the retry
@@ -153,7 +134,7 @@ def test_a_hanging_server_times_out_and_is_retried(server: ScriptedServer):
         target.send([alert()])
     assert caught.value.transient is True
     assert str(caught.value).endswith(f"to {server.url}: no answer within 0.2 s (timed out)")
-    result = deliver("hook", target.send, caught.value.failed, policy(Sleeps()))
+    result = deliver("hook", target.send, caught.value.failed, instant_policy(Sleeps()))
     assert (result.delivered, result.attempts) == (1, 1)
 
 
@@ -176,7 +157,7 @@ def test_a_refused_connection_is_transient():
 def test_client_errors_are_not_retried(server: ScriptedServer, status, says):
     server.always(Reply(status, b"nope"))
     sleeps = Sleeps()
-    result = deliver("hook", sink(server.url).send, [alert()], policy(sleeps))
+    result = deliver("hook", sink(server.url).send, [alert()], instant_policy(sleeps))
     assert (len(server.requests), result.attempts, sleeps, len(result.failed)) == (1, 1, [], 1)
     assert says in result.errors[0]
 
@@ -286,9 +267,9 @@ def test_the_handler_fails_after_its_retries_when_the_webhook_stays_down(
     )
     monkeypatch.setenv(aws_lambda.CONFIG_ENV, str(path))
     sleeps = Sleeps()
-    aws_lambda.runtime().policy = policy(sleeps, attempts=3)
+    aws_lambda.runtime().policy = instant_policy(sleeps, attempts=3)
     with pytest.raises(DeliveryError) as caught:
-        aws_lambda.handler(json.loads(STOP_LOGGING.read_text()), None)
+        aws_lambda.handler(json.loads(STOP_LOGGING_AWSLOGS.read_text()), None)
     capsys.readouterr()
     [sent] = {r.body for r in server.requests}  # the same alert, three times
     alert_id = json.loads(sent)["alert_id"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import REPO, SHARED_DATA, boto3_client
+from conftest import REPO, SHARED_DATA, STOP_LOGGING_AWSLOGS, boto3_client
 from trailguard import aws_lambda
 from trailguard.cli import main
 from trailguard.delivery import DeliveryError, RetryPolicy
@@ -26,8 +26,6 @@ from trailguard.state.sqlite import SqliteStore, SqliteStoreError
 from trailguard.state.window import MAX_HITS, Window, apply_hit
 
 TABLE = "trailguard-state"
-STOP_LOGGING = SHARED_DATA / "envelopes/cloudwatch_logs/stratus_awslogs"
-STOP_LOGGING /= "stratus_aws.defense-evasion.cloudtrail-stop.json"
 CLOUDTRAIL_DELETE = (
     SHARED_DATA
     / "envelopes/s3/cloudtrail_log_files/stratus_aws.defense-evasion.cloudtrail-delete.json.gz"
@@ -491,7 +489,7 @@ def test_a_redelivered_batch_alerts_once_across_a_cold_start(
     create_table()
     out = tmp_path / "alerts.jsonl"
     lambda_config(dynamodb_config(out))
-    event = json.loads(STOP_LOGGING.read_text())
+    event = json.loads(STOP_LOGGING_AWSLOGS.read_text())
     first = aws_lambda.handler(event, None)
     aws_lambda._runtime = None  # a new container: nothing in memory
     again = aws_lambda.handler(event, None)
@@ -510,7 +508,7 @@ def test_a_failed_delivery_remembers_nothing(
     out = tmp_path / "out"
     out.mkdir()  # a folder: the file sink cannot write there
     lambda_config(dynamodb_config(out))
-    event = json.loads(STOP_LOGGING.read_text())
+    event = json.loads(STOP_LOGGING_AWSLOGS.read_text())
     with pytest.raises(DeliveryError, match="sink 'archive': 1 alert"):
         aws_lambda.handler(event, None)
     assert table_items() == {}

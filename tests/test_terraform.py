@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from conftest import SHARED_DATA, boto3_client
+from conftest import STOP_LOGGING_AWSLOGS, boto3_client, sns_envelopes
 from terraform_support import (
     REPO,
     TERRAFORM_ROOT,
@@ -67,10 +67,6 @@ ENDPOINT_SERVICES = (
     "sts",
 )
 """Every service the modules call, sent to moto by the provider override."""
-STOP_LOGGING = (
-    SHARED_DATA
-    / "envelopes/cloudwatch_logs/stratus_awslogs/stratus_aws.defense-evasion.cloudtrail-stop.json"
-)
 TOOLS_VENV = REPO / ".venv-tools"
 INSTALL_CHECKOV = (
     "checkov is not installed: run `make install` (it creates .venv-tools with "
@@ -346,21 +342,6 @@ def subscribed_queue(topic_arn: str, name: str) -> str:
     return queue_url
 
 
-def received(queue_url: str) -> list[dict[str, Any]]:
-    """Every SNS envelope waiting in the queue, taken off it."""
-    sqs = boto3_client("sqs")
-    envelopes = []
-    while True:
-        messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-        ).get("Messages", [])
-        if not messages:
-            return envelopes
-        for message in messages:
-            envelopes.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-
 class Deployment:
     """The example applied to moto: `terraform destroy` however the test ends."""
 
@@ -443,10 +424,10 @@ def test_the_complete_example_deploys_and_alerts_end_to_end(
         monkeypatch.setenv(aws_lambda.CONFIG_ENV, f"ssm:{outputs['config_parameter_name']}")
         monkeypatch.setattr(aws_lambda, "_runtime", None)
         inbox = subscribed_queue(outputs["alert_topic_arn"], "tg-e2e-inbox")
-        event = json.loads(STOP_LOGGING.read_text())
+        event = json.loads(STOP_LOGGING_AWSLOGS.read_text())
 
         summary = aws_lambda.handler(event, None)
-        alerts = [json.loads(envelope["Message"]) for envelope in received(inbox)]
+        alerts = [json.loads(envelope["Message"]) for envelope in sns_envelopes(inbox)]
         stopped = [a for a in alerts if a["rule_id"] == "threats.cloudtrail_stopped"]
         assert [(a["severity"], a["event_id"]) for a in stopped] == [
             ("high", "10163ed2-2253-469d-a5ee-cbc6651f8934")
@@ -456,7 +437,7 @@ def test_the_complete_example_deploys_and_alerts_end_to_end(
         monkeypatch.setattr(aws_lambda, "_runtime", None)  # a new container: state from DynamoDB
         again = aws_lambda.handler(event, None)
         assert (again["alerts"], again["duplicates"]) == (0, summary["alerts"]), again
-        assert received(inbox) == []
+        assert sns_envelopes(inbox) == []
     except BaseException as exc:
         problem = exc
         raise
