@@ -20,6 +20,7 @@ import yaml
 from conftest import REPO, SHARED_DATA
 from trailguard.cli import EXIT_ALERTS, EXIT_CLEAN, EXIT_ERRORS, main
 from trailguard.rules.packs import PACKS_DIR
+from trailguard.state import memory
 
 STRATUS_AWSLOGS = SHARED_DATA / "envelopes/cloudwatch_logs/stratus_awslogs"
 STRATUS_S3 = SHARED_DATA / "envelopes/s3/cloudtrail_log_files"
@@ -774,6 +775,34 @@ def test_scan_summary_shows_findings_held_below_a_threshold(capsys):
     held = json.loads(doc)["summary"]["below_threshold"]
     assert held > 0
     assert f"  held       {held} below their rule's threshold" in out.splitlines()
+
+
+def test_scan_summary_shows_threshold_windows_dropped(capsys, tmp_path, monkeypatch):
+    """Denied GetPasswordData calls by 30 principals, with room for 10 hits in memory: the
+    summary says windows were dropped and what to use instead."""
+    monkeypatch.setattr(memory, "HITS_LIMIT", 10)
+    entry = json.loads(
+        (SHARED_DATA / "events/stratus_detonations.jsonl").read_text().split("\n")[0]
+    )
+    record = entry["event"]
+    assert record["eventName"] == "GetPasswordData"
+    assert record["errorCode"]
+    flood = tmp_path / "flood.json"
+    records = []
+    for index in range(30):
+        copy = json.loads(json.dumps(record))
+        copy["eventID"] = f"flood-{index}"
+        copy["userIdentity"]["arn"] = f"arn:aws:iam::123456789012:user/sprayer{index}"
+        records.append(copy)
+    flood.write_text(json.dumps({"Records": records}))
+    _, doc, _ = run(capsys, "scan", str(flood), "--format", "json", "--jobs", "1")
+    dropped = json.loads(doc)["summary"]["windows_dropped"]
+    assert dropped >= 20
+    _, out, _ = run(capsys, "scan", str(flood), "--color", "never", "--jobs", "1")
+    assert (
+        f"  dropped    {dropped} threshold windows (memory full: a flood of groups; "
+        "bursts over them may be missed, use a sqlite state store)"
+    ) in out.splitlines()
 
 
 # --- the installed command ----------------------------------------------------------------

@@ -298,6 +298,7 @@ def test_the_first_covering_entry_is_counted_per_entry() -> None:
         },
         "below_threshold": 0,
         "duplicates": 0,
+        "windows_dropped": 0,
     }
 
 
@@ -320,6 +321,7 @@ def test_allowlisted_matches_do_not_count_towards_a_threshold() -> None:
         "suppressed_by_entry": {"allowlist[0] (office)": 1},
         "below_threshold": 2,
         "duplicates": 0,
+        "windows_dropped": 0,
     }
     (finding,) = run(detector(Config(), burst), records)
     assert finding.title == "Rule lang.burst (3 in 5m)"

@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from conftest import SHARED_DATA, with_event_id
+from trailguard import aws_lambda, metrics
 from trailguard.config import Config, RuleOverride
 from trailguard.engine import Engine
 from trailguard.model import Finding, Place, Severity, SourcedRecord, Threshold
@@ -325,7 +326,26 @@ def test_five_failures_in_fifteen_minutes_fire_once() -> None:
         "suppressed_by_entry": {},
         "below_threshold": 4,
         "duplicates": 0,
+        "windows_dropped": 0,
     }
+
+
+def test_a_flood_of_groups_drops_windows_and_says_so() -> None:
+    """Sign-in failures from 60 users in one window, with room for 50 hits: the least
+    recently hit windows go, the run's summary and metrics count them, and a burst in a
+    window still kept fires."""
+    detector = detector_for(
+        failed_logins_rule(group_by=["userIdentity.userName"]), store=MemoryStore(hits_limit=50)
+    )
+    runtime = aws_lambda.Runtime(detector, [])
+    flood = [login_failure(index, user=f"user{index}") for index in range(60)]
+    summary = runtime.run(items(flood), InputTally())
+    assert summary["alerts"] == 0
+    assert summary["windows_dropped"] >= 10
+    (line,) = metrics.emf_lines(summary, function_name="trailguard", now=0.0)
+    assert line["ThresholdWindowsDropped"] == summary["windows_dropped"]
+    burst = run(detector, [login_failure(100 + s, user="user59") for s in range(4)])
+    assert [f.context["threshold"]["count"] for f in burst if f.context] == [5]
 
 
 def test_four_failures_do_not_fire() -> None:

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import REPO, SHARED_DATA, STOP_LOGGING_AWSLOGS, boto3_client
 from trailguard import aws_lambda
@@ -225,6 +227,63 @@ def test_a_repeated_event_leaves_the_window_unchanged() -> None:
     window = Window([0.0], {"e": 0.0})
     hit = apply_hit(window, 5.0, 60, 3, event_key="e")
     assert (hit.changed, hit.fired, window) == (False, None, Window([0.0], {"e": 0.0}))
+
+
+class PlainWindow:
+    """The window's rules written out plainly, with no shortcut: what `apply_hit` must do."""
+
+    def __init__(self) -> None:
+        self.hits: list[float] = []
+        self.counted: dict[str, float] = {}
+
+    def hit(self, at: float, seconds: int, threshold: int, event_key: str | None) -> int | None:
+        if event_key is not None:
+            if event_key in self.counted:
+                return None
+            self.counted[event_key] = at
+        hits = sorted([*self.hits, at])
+        hits = [h for h in hits if h >= hits[-1] - 2 * seconds][-MAX_HITS:]
+        self.hits = hits
+        self.counted = {e: t for e, t in self.counted.items() if t >= hits[0]}
+        # The fullest window of `seconds` that holds `at`, starting at a hit.
+        best = max(
+            (
+                sum(start <= h <= start + seconds for h in hits)
+                for start in hits
+                if at - seconds <= start <= at
+            ),
+            default=0,  # `at` itself fell behind the hits kept
+        )
+        if best >= threshold:
+            self.hits, self.counted = [], {}
+            return best
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hits=st.lists(
+        st.tuples(
+            st.one_of(st.integers(0, 400).map(float), st.floats(0, 400, allow_nan=False)),
+            st.one_of(st.none(), st.sampled_from("abcdefgh")),
+        ),
+        max_size=40,
+    ),
+    seconds=st.sampled_from([1, 30, 60, 300]),
+    threshold=st.integers(1, 8),
+)
+def test_the_window_counts_as_its_rules_say(
+    hits: list[tuple[float, str | None]], seconds: int, threshold: int
+) -> None:
+    """In order or not, with repeated events and times: every hit gives the plain count, and
+    the window keeps what the plain rules keep (the shortcuts for the newest hit change
+    nothing)."""
+    window, plain = Window(), PlainWindow()
+    for at, key in hits:
+        assert apply_hit(window, at, seconds, threshold, key).fired == plain.hit(
+            at, seconds, threshold, key
+        )
+        assert (window.hits, window.counted) == (plain.hits, plain.counted)
 
 
 # --- DynamoDB specifics ------------------------------------------------------------------
@@ -559,3 +618,30 @@ def test_the_memory_store_keeps_two_generations_of_dedup_keys() -> None:
     assert not store.seen("k0", 50.0)  # two generations later: forgotten
     assert all(store.seen(f"k{i}", 50.0) for i in range(3, 6))
     assert not store.seen("k5", 150.0)  # expired
+
+
+def test_the_memory_store_forgets_spent_windows_first() -> None:
+    """Full: windows whose hits are two windows behind the newest hit go, and nothing that
+    could still fire is lost."""
+    store = MemoryStore(hits_limit=10)
+    for index in range(8):  # eight sources, one denied call each, long ago
+        assert store.window_hit(f"old{index}", 0.0, 60, 2) is None
+    assert store.window_hit("live", 1000.0, 60, 2) is None
+    assert store.window_hit("live2", 1000.0, 60, 2) is None
+    assert store.window_hit("live3", 1001.0, 60, 2) is None  # 11 hits: over the limit
+    assert store.windows_dropped == 0
+    assert store.window_hit("old0", 0.0, 60, 2) is None  # its first hit was forgotten
+    assert store.window_hit("live", 1010.0, 60, 2) == 2  # the live ones still count
+
+
+def test_a_flood_of_groups_keeps_the_memory_store_bounded() -> None:
+    """Thousands of distinct source addresses within one window: the least recently hit
+    windows go, and each one lost is counted."""
+    store = MemoryStore(hits_limit=100)
+    for index in range(1000):
+        assert store.window_hit(f"ip{index}", 1000.0 + index / 1000, 600, 5) is None
+        assert store._hits <= 100
+    assert store.windows_dropped == 1000 - len(store._windows)
+    assert store.windows_dropped > 0
+    assert [store.window_hit("ip999", 1001.0, 600, 2)] == [2]  # a recent one is kept
+    assert store.window_hit("ip0", 1001.0, 600, 2) is None  # the oldest was dropped

@@ -39,7 +39,7 @@ from trailguard.tally import InputTally, Problem
 ALERT_BATCH = 500
 CONFIG_ENV = "TRAILGUARD_CONFIG"
 FUNCTION_ENV = "AWS_LAMBDA_FUNCTION_NAME"
-COUNTED = ("suppressed", "duplicates", "below_threshold")
+COUNTED = ("suppressed", "duplicates", "below_threshold", "windows_dropped")
 READS_S3 = frozenset({"s3", "sns", "sqs", "eventbridge"})
 """Triggers whose events may name S3 objects: only these get the S3 reader (and boto3)."""
 _RECORD_TRIGGERS = {"aws:sqs": "sqs", "aws:sns": "sns", "aws:s3": "s3"}

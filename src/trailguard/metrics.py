@@ -25,6 +25,7 @@ COUNTS = (
     ("suppressed", "Suppressed"),
     ("duplicates", "Duplicates"),
     ("below_threshold", "BelowThreshold"),
+    ("windows_dropped", "ThresholdWindowsDropped"),
     ("records", "Records"),
     ("skipped", "Skipped"),
     ("invalid", "Invalid"),

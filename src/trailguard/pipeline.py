@@ -190,6 +190,9 @@ class Detector:
             "suppressed_by_entry": dict(sorted(self.suppressed.items())),
             "below_threshold": self.below_threshold,
             "duplicates": self.duplicates,
+            "windows_dropped": (
+                self.store.windows_dropped if isinstance(self.store, MemoryStore) else 0
+            ),
         }
 
 

@@ -91,6 +91,12 @@ def render_summary(result: ScanResult, colour: bool = False) -> str:
     held = result.detection.get("below_threshold", 0)
     if held:
         lines.append(f"  held       {held} below their rule's threshold")
+    dropped = result.detection.get("windows_dropped", 0)
+    if dropped:
+        lines.append(
+            f"  dropped    {dropped} threshold windows (memory full: a flood of groups; "
+            "bursts over them may be missed, use a sqlite state store)"
+        )
     lines.append(
         f"  input      {tally.records} records read, {tally.skipped_total} skipped, "
         f"{tally.invalid_total} invalid"

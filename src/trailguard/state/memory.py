@@ -13,14 +13,28 @@ if TYPE_CHECKING:
 GENERATION = 100_000
 """Dedup keys per generation; the store keeps the newest two, so memory stays bounded in a
 long-lived Lambda container and a recent redelivery is still caught."""
+HITS_LIMIT = 100_000
+"""Threshold hits kept across all windows (about 15 MB). Past it, windows whose hits are all
+more than two of their windows older than the newest hit are forgotten first (they count
+nothing any more, as `state.window` forgets such hits), then the least recently hit ones,
+which are counted in `windows_dropped`: a flood of distinct groups (source addresses, say)
+must not grow a container without bound."""
 
 
 class MemoryStore:
-    def __init__(self, generation: int = GENERATION) -> None:
-        self._windows: dict[str, Window] = {}
+    def __init__(self, generation: int = GENERATION, hits_limit: int | None = None) -> None:
+        self._windows: dict[str, tuple[Window, int]] = {}
+        """Per key, its window and window length, the least recently hit first."""
         self._seen: dict[str, float] = {}
         self._older: dict[str, float] = {}
         self._generation = generation
+        self._hits_limit = HITS_LIMIT if hits_limit is None else hits_limit
+        self._hits = 0
+        """Hits kept across all windows."""
+        self._latest = float("-inf")
+        """The newest hit time seen."""
+        self.windows_dropped = 0
+        """Windows forgotten while they could still have fired (the store was full)."""
 
     def seen(self, key: str, now: float) -> bool:
         expires = self._seen.get(key)
@@ -43,12 +57,35 @@ class MemoryStore:
         event_key: str | None = None,
     ) -> int | None:
         """As `StateStore.window_hit`, counted by `state.window` like every store."""
-        window = self._windows.setdefault(key, Window())
+        kept = self._windows.pop(key, None)
+        window = Window() if kept is None else kept[0]
+        before = len(window.hits)
         fired = apply_hit(window, at, window_seconds, threshold, event_key).fired
-        if fired is not None:
-            del self._windows[key]
+        self._hits += len(window.hits) - before
+        if at > self._latest:
+            self._latest = at
+        if fired is None:
+            self._windows[key] = (window, window_seconds)  # now the most recently hit
+            if self._hits > self._hits_limit:
+                self._make_room()
         return fired
 
+    def _make_room(self) -> None:
+        """Forget spent windows, then the least recently hit, down to 90% of the limit (so
+        this runs once per many hits, not on every one)."""
+        target = self._hits_limit * 9 // 10
+        latest = self._latest
+        spent = [
+            key
+            for key, (window, seconds) in self._windows.items()
+            if not window.hits or window.hits[-1] < latest - 2 * seconds
+        ]
+        for key in spent:
+            self._hits -= len(self._windows.pop(key)[0].hits)
+        while self._hits > target and self._windows:
+            oldest = next(iter(self._windows))
+            self._hits -= len(self._windows.pop(oldest)[0].hits)
+            self.windows_dropped += 1
 
 OPTIONS: tuple[str, ...] = ()
 

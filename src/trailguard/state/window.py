@@ -32,6 +32,10 @@ class Hit:
     """The count that reached the threshold (the window is then empty); else None."""
 
 
+_UNCHANGED = Hit(changed=False, fired=None)
+_COUNTED = Hit(changed=True, fired=None)
+
+
 def apply_hit(
     window: Window,
     at: float,
@@ -44,25 +48,40 @@ def apply_hit(
     Event keys older than the hits kept are forgotten at once: such an event, counted
     again, falls outside every window still kept, so no count differs.
     """
+    counted = window.counted
     if event_key is not None:
-        if event_key in window.counted:
-            return Hit(changed=False, fired=None)
-        window.counted[event_key] = at
+        if event_key in counted:
+            return _UNCHANGED
+        counted[event_key] = at
     hits = window.hits
-    bisect.insort(hits, at)
-    horizon = hits[-1] - 2 * window_seconds
-    del hits[: max(bisect.bisect_left(hits, horizon), len(hits) - MAX_HITS)]
-    window.counted = {e: t for e, t in window.counted.items() if t >= hits[0]}
-    if len(window.counted) > MAX_HITS:
-        newest = sorted(window.counted.items(), key=lambda item: item[1])[-MAX_HITS:]
-        window.counted = dict(newest)
-    best = 0
+    newest = not hits or at >= hits[-1]  # the usual case: events arrive in time order
+    if newest:
+        hits.append(at)
+    else:
+        bisect.insort(hits, at)
+    drop = max(bisect.bisect_left(hits, hits[-1] - 2 * window_seconds), len(hits) - MAX_HITS)
+    if drop > 0:  # only then can an event key fall behind the oldest hit kept
+        del hits[:drop]
+        oldest = hits[0]
+        counted = window.counted = {e: t for e, t in counted.items() if t >= oldest}
+    if len(counted) > MAX_HITS:
+        window.counted = dict(sorted(counted.items(), key=lambda item: item[1])[-MAX_HITS:])
     first = bisect.bisect_left(hits, at - window_seconds)
-    last = bisect.bisect_right(hits, at)
-    for start in range(first, last):
-        best = max(best, bisect.bisect_right(hits, hits[start] + window_seconds) - start)
+    if newest:  # every window from a hit at or after `at - window_seconds` reaches `at`
+        best = bisect.bisect_right(hits, hits[first] + window_seconds) - first
+        if best != len(hits) - first:  # rounding cut the first window short
+            best = _fullest(hits, first + 1, len(hits), window_seconds, best)
+    else:
+        best = _fullest(hits, first, bisect.bisect_right(hits, at), window_seconds, 0)
     if best >= threshold:
         window.hits = []  # start afresh: one burst alerts once
         window.counted = {}
         return Hit(changed=True, fired=best)
-    return Hit(changed=True, fired=None)
+    return _COUNTED
+
+
+def _fullest(hits: list[float], first: int, last: int, window_seconds: int, best: int) -> int:
+    """The most hits in a window of `window_seconds` starting at one of hits[first:last]."""
+    for start in range(first, last):
+        best = max(best, bisect.bisect_right(hits, hits[start] + window_seconds) - start)
+    return best
