@@ -10,7 +10,7 @@ import pytest
 
 from conftest import SHARED_DATA, STOP_LOGGING_AWSLOGS, boto3_client
 from trailguard import aws_lambda
-from trailguard.delivery import DeliveryError, RetryPolicy, SinkError, deliver
+from trailguard.delivery import RESERVE_SECONDS, DeliveryError, RetryPolicy, SinkError, deliver
 
 
 def no_wait() -> RetryPolicy:
@@ -60,6 +60,44 @@ def test_retry_after_is_honoured_and_capped():
     assert policy.delay(0, 7.0) == 7.0
     assert policy.delay(0, 3600.0) == 30.0
     assert [policy.delay(n, None) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 10.0]
+
+
+def test_retries_stop_while_the_invocation_has_time_for_one_more_attempt():
+    """40 s left, each attempt taking 1 s: waits go on while a wait leaves the reserve
+    (RESERVE_SECONDS) for another attempt, then delivery fails with the reason."""
+    left = [40.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        left[0] -= seconds
+
+    def send(alerts):
+        left[0] -= 1.0
+        raise SinkError("HTTP 503", alerts, transient=True)
+
+    policy = RetryPolicy(
+        attempts=10, sleep=sleep, jitter=lambda limit: limit, time_left=lambda: left[0]
+    )
+    result = deliver("hook", send, [{"alert_id": "a"}], policy)
+    assert RESERVE_SECONDS == 15.0
+    assert sleeps == [0.5, 1.0, 2.0, 4.0, 8.0]  # a 10 s wait at 18.5 s left: no
+    assert (result.attempts, [a["alert_id"] for a in result.failed]) == (6, ["a"])
+    assert str(DeliveryError([result])) == (
+        "sink 'hook': 1 alert(s) not delivered after 6 attempt(s) (a): HTTP 503; not "
+        "retried: 18.5 s were left in the invocation, too few for a 10.0 s wait and another "
+        "attempt; AWS retries the batch (raise the function's timeout if this recurs)"
+    )
+
+
+def test_without_a_time_limit_every_attempt_is_made():
+    result = deliver(
+        "hook",
+        lambda alerts: (_ for _ in ()).throw(SinkError("HTTP 503", alerts, transient=True)),
+        [{"alert_id": "a"}],
+        RetryPolicy(attempts=6, sleep=lambda seconds: None).within(None),
+    )
+    assert (result.attempts, result.stopped) == (6, "")
 
 
 def test_delivery_error_names_the_sink_and_the_alerts():

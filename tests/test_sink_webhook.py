@@ -283,6 +283,48 @@ def test_the_handler_fails_after_its_retries_when_the_webhook_stays_down(
     assert json.loads(sent)["rule_id"] == "threats.cloudtrail_stopped"
 
 
+class ShortInvocation:
+    """A Lambda context whose remaining time runs down with the retry policy's waits."""
+
+    def __init__(self, seconds: float, sleeps: Sleeps) -> None:
+        self.seconds = seconds
+        self.sleeps = sleeps
+        self.function_name = "trailguard"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.seconds - sum(self.sleeps)) * 1000)
+
+
+def test_the_handler_stops_retrying_when_the_invocation_runs_short(
+    server: ScriptedServer, monkeypatch, tmp_path, capsys
+):
+    """17 s left and a webhook answering 500: waits of 0.5 and 1 s still leave the reserve
+    for another attempt, a 2 s wait would not, so the invocation fails loudly after three
+    attempts (of five), naming the alert and why it stopped, before Lambda's timeout."""
+    server.always(Reply(500, b"down"))
+    path = tmp_path / "trailguard.yaml"
+    path.write_text(
+        "packs: {catalog: false, cis: false}\n"
+        f"sinks: [{{type: webhook, name: oncall, url: '{server.url}'}}]\n"
+    )
+    monkeypatch.setenv(aws_lambda.CONFIG_ENV, str(path))
+    sleeps = Sleeps()
+    aws_lambda.runtime().policy = instant_policy(sleeps, attempts=5)
+    with pytest.raises(DeliveryError) as caught:
+        aws_lambda.handler(
+            json.loads(STOP_LOGGING_AWSLOGS.read_text()), ShortInvocation(17.0, sleeps)
+        )
+    capsys.readouterr()
+    assert len(server.requests) == 3
+    assert sleeps == [0.5, 1.0]
+    assert str(caught.value).endswith(
+        "the receiver failed, a retry may pass; not retried: 15.5 s were left in the "
+        "invocation, too few for a 2.0 s wait and another attempt; AWS retries the batch "
+        "(raise the function's timeout if this recurs)"
+    )
+    assert caught.value.results[0].attempts == 3
+
+
 def test_the_documented_slack_and_webhook_examples_load(tmp_path):
     text = (REPO / "docs" / "configuration.md").read_text()
     start = text.index("\n### Sinks: slack\n")

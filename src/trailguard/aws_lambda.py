@@ -110,17 +110,24 @@ class Runtime:
         self.s3 = s3
         """The S3 client for reading log files; None: `aws.client("s3")`, on first use."""
         self._reader: S3ObjectReader | None = None
+        self._time_left: Callable[[], float] | None = None
+        """The current invocation's remaining seconds (`process`)."""
         self.observed = metrics.RunMetrics()
         """Per invocation: severities of findings and the delay since each eventTime."""
 
     def process(
-        self, event: Any, listener: Callable[[Problem], None] = log_problem
+        self,
+        event: Any,
+        listener: Callable[[Problem], None] = log_problem,
+        time_left: Callable[[], float] | None = None,
     ) -> dict[str, Any]:
         """One invocation: a summary, with `batchItemFailures` for SQS.
 
         Raises DeliveryError or S3ObjectError (after delivering what was read) for the
-        other triggers, so that AWS retries the event.
+        other triggers, so that AWS retries the event. `time_left()`: the seconds left in
+        the invocation, which bound the waits between delivery retries.
         """
+        self._time_left = time_left
         trigger = trigger_of(event)
         self.observed = metrics.RunMetrics()
         tally = InputTally(listener=listener)
@@ -238,7 +245,8 @@ class Runtime:
     def _deliver(self, alerts: list[Alert], delivered: Counter[str]) -> int:
         if not alerts:
             return 0
-        results = [sink.deliver(alerts, self.policy) for sink in self.sinks]
+        policy = self.policy.within(self._time_left)
+        results = [sink.deliver(alerts, policy) for sink in self.sinks]
         failed = {id(alert) for result in results for alert in result.failed}
         for result in results:
             delivered[result.sink] += result.delivered
@@ -319,13 +327,21 @@ def runtime() -> Runtime:
     return _runtime
 
 
+def _time_left(context: Any) -> Callable[[], float] | None:
+    """The invocation's remaining seconds, from the Lambda context (None outside Lambda)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None
+    return lambda: float(remaining()) / 1000.0
+
+
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Decode the trigger's event, evaluate every record, and emit the alerts and metrics."""
     function = str(
         getattr(context, "function_name", "") or os.environ.get(FUNCTION_ENV, "trailguard")
     )
     try:
-        summary = runtime().process(event)
+        summary = runtime().process(event, time_left=_time_left(context))
     except DeliveryError as exc:
         failed = {"failed": metrics.failed_by_sink(exc.results)}
         for line in metrics.emf_lines(failed, function_name=function, now=time.time()):

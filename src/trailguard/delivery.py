@@ -12,12 +12,17 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from trailguard.alerts import Alert
 
 MAX_RETRY_AFTER = 30.0
 """Honour a server's Retry-After up to this many seconds; beyond it, fail and let AWS retry."""
+RESERVE_SECONDS = 15.0
+"""Time a wait must leave in a Lambda invocation: one more attempt (an HTTP sink's timeout
+is 10 s by default) and the loud failure. A retry that would eat into it is not made, so the
+invocation fails with a DeliveryError naming the alerts instead of being killed by its
+timeout, which names nothing."""
 
 
 class SinkError(Exception):
@@ -48,6 +53,12 @@ class RetryPolicy:
     jitter: Callable[[float], float] = field(
         default=lambda limit: random.uniform(0, limit), compare=False
     )
+    time_left: Callable[[], float] | None = field(default=None, compare=False)
+    """Seconds left to deliver in (a Lambda invocation's remaining time); None: no limit."""
+
+    def within(self, time_left: Callable[[], float] | None) -> RetryPolicy:
+        """This policy inside an invocation with `time_left()` seconds to go."""
+        return self if time_left is None else replace(self, time_left=time_left)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -62,6 +73,8 @@ class DeliveryResult:
     failed: list[Alert] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     attempts: int = 0
+    stopped: str = ""
+    """Why retries stopped before the policy's attempts ran out, if time did."""
 
 
 class DeliveryError(RuntimeError):
@@ -74,9 +87,10 @@ class DeliveryError(RuntimeError):
             ids = ", ".join(str(a.get("alert_id")) for a in result.failed[:5])
             more = f" and {len(result.failed) - 5} more" if len(result.failed) > 5 else ""
             last = result.errors[-1] if result.errors else "unknown error"
+            stopped = f"; {result.stopped}" if result.stopped else ""
             parts.append(
                 f"sink {result.sink!r}: {len(result.failed)} alert(s) not delivered after "
-                f"{result.attempts} attempt(s) ({ids}{more}): {last}"
+                f"{result.attempts} attempt(s) ({ids}{more}): {last}{stopped}"
             )
         super().__init__("; ".join(parts))
 
@@ -102,15 +116,32 @@ def deliver(
             pending = exc.failed
             if not exc.transient or attempt + 1 == policy.attempts:
                 break
-            policy.sleep(policy.delay(attempt, exc.retry_after))
+            if not _wait(policy, policy.delay(attempt, exc.retry_after), result):
+                break
             continue
         except Exception as exc:  # an unexpected error: all of this attempt is undelivered
             result.errors.append(f"{type(exc).__name__}: {exc}")
             if attempt + 1 == policy.attempts:
                 break
-            policy.sleep(policy.delay(attempt, None))
+            if not _wait(policy, policy.delay(attempt, None), result):
+                break
             continue
         result.delivered += len(pending)
         pending = []
     result.failed = pending
     return result
+
+
+def _wait(policy: RetryPolicy, delay: float, result: DeliveryResult) -> bool:
+    """Sleep before the next attempt; False (and why, in `result`) if time is too short."""
+    if policy.time_left is not None:
+        left = policy.time_left()
+        if left - delay < RESERVE_SECONDS:
+            result.stopped = (
+                f"not retried: {left:.1f} s were left in the invocation, too few for a "
+                f"{delay:.1f} s wait and another attempt; AWS retries the batch (raise the "
+                "function's timeout if this recurs)"
+            )
+            return False
+    policy.sleep(delay)
+    return True

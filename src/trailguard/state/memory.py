@@ -87,6 +87,7 @@ class MemoryStore:
             self._hits -= len(self._windows.pop(oldest)[0].hits)
             self.windows_dropped += 1
 
+
 OPTIONS: tuple[str, ...] = ()
 
 
