@@ -519,6 +519,20 @@ def test_sqlite_that_cannot_open_says_what_to_check(tmp_path: Any) -> None:
         store.seen("a", 0.0)
 
 
+def test_a_state_file_that_cannot_be_used_is_a_cli_error_not_a_traceback(
+    tmp_path: Any, capsys: Any
+) -> None:
+    (tmp_path / "state.db").mkdir()  # a folder where the file should be
+    config = tmp_path / "trailguard.yaml"
+    config.write_text(f"state: {{type: sqlite, path: '{tmp_path / 'state.db'}'}}\n")
+    status = main(["scan", "--config", str(config), str(CLOUDTRAIL_DELETE)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith(f"trailguard: error: cannot use the state file {tmp_path / 'state.db'}")
+    assert err.rstrip().endswith("or change `state.path`")
+    assert "Traceback" not in err
+
+
 # --- Lambda and CLI ----------------------------------------------------------------------
 
 

@@ -105,12 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from trailguard.commands.setup import SetupError
+    from trailguard.state import StateError
 
     args = build_parser().parse_args(argv)
     try:
         status: int = args.handler(args)
         return status
-    except SetupError as exc:
+    except (SetupError, StateError) as exc:
         sys.stderr.write(f"trailguard: error: {exc}\n")
         return EXIT_ERRORS
     except BrokenPipeError:

@@ -10,6 +10,11 @@ from collections.abc import Mapping
 from typing import Protocol
 
 
+class StateError(RuntimeError):
+    """A store cannot be read or written; the message says what to check. The CLI shows it
+    as an error (exit 2); the Lambda function fails the invocation, so AWS retries."""
+
+
 class StateStore(Protocol):
     """Dedup keys and threshold windows.
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from trailguard import aws
 from trailguard.delivery import RetryPolicy
 from trailguard.rules.errors import RuleSyntaxError
+from trailguard.state import StateError
 from trailguard.state.window import Window, apply_hit
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ CONFLICT_ATTEMPTS = 10
 TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}|arn:aws[\w-]*:dynamodb:.+:table/.+")
 
 
-class StateStoreError(RuntimeError):
+class StateStoreError(StateError):
     """The store cannot be read or written; the message says what to check."""
 
 

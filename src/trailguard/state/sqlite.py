@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from trailguard.state import StateError
 from trailguard.state.window import Window, apply_hit
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ CREATE INDEX IF NOT EXISTS windows_expires_at ON windows (expires_at);
 """
 
 
-class SqliteStoreError(RuntimeError):
+class SqliteStoreError(StateError):
     """The state file cannot be opened or written; the message says what to check."""
 
 
