@@ -120,7 +120,7 @@ UNINDEXED = [f"gen.rule_{i}" for i in range(990, 1000)]
 
 def candidate_ids(ruleset: RuleSet, source: Any, name: Any) -> list[str]:
     record = {"eventSource": source, "eventName": name, "awsRegion": "region-995"}
-    return [rule.rule_id for rule in ruleset.candidates(RecordContext(record))]
+    return [rule.rule_id for rule, _ in ruleset.candidates(RecordContext(record))]
 
 
 @pytest.mark.parametrize(
@@ -156,7 +156,11 @@ def test_candidates_lose_no_match() -> None:
         for region in ("region-990", "region-999", "elsewhere"):
             ctx = RecordContext({"eventSource": source, "eventName": name, "awsRegion": region})
             everything = [r.rule_id for r in GENERATED.rules if r.matches(ctx)]
-            indexed = [r.rule_id for r in GENERATED.candidates(ctx) if r.matches(ctx)]
+            indexed = [
+                r.rule_id
+                for r, left in GENERATED.candidates(ctx)
+                if left is None or left.test(ctx)  # what is left once the kind is known
+            ]
             assert indexed == everything
             assert len(GENERATED.candidates(ctx)) <= 12
 
@@ -206,7 +210,21 @@ def test_disabled_rules_are_not_indexed() -> None:
     off = make_rule("x.off", {"event_name": "StopLogging"}, enabled=False)
     ruleset = RuleSet("x", [on, off])
     assert [r.rule_id for r in ruleset.rules] == ["x.on"]
-    assert [r.rule_id for r in ruleset.candidates(RecordContext(STOP_LOGGING))] == ["x.on"]
+    assert [r.rule_id for r, _ in ruleset.candidates(RecordContext(STOP_LOGGING))] == ["x.on"]
+
+
+def test_a_rule_its_event_rules_out_is_no_candidate() -> None:
+    """Conditions on eventName are decided once per kind of event: the rule drops out for
+    DeleteTrail, and for StopLogging nothing is left to test per record."""
+    rule = make_rule(
+        "x.stop_only",
+        {"event_name": ["StopLogging", "DeleteTrail"], "where": {"eventName": "StopLogging"}},
+    )
+    ruleset = RuleSet("x", [rule])
+    assert ruleset.candidates(RecordContext(DELETE_TRAIL)) == ()
+    assert ruleset.candidates(RecordContext(STOP_LOGGING)) == ((rule, None),)
+    findings = ruleset.evaluate(STOP_LOGGING, PLACE)
+    assert [f.context for f in findings] == [{"matched": {"eventName": ["StopLogging"]}}]
 
 
 def test_event_name_index_tolerates_api_versions() -> None:

@@ -956,3 +956,68 @@ def test_a_test_written_in_several_rules_is_one_object_judged_once_per_record() 
     fresh = RecordContext(PASSWORD_DATA)  # another record: judged again
     assert not first.test(fresh)
     assert not second.test(fresh)
+
+
+# --- conditions reduced by what a kind of event fixes -----------------------------------------
+
+_LEAVES = st.one_of(
+    st.fixed_dictionaries({"eventName": st.sampled_from(["StopLogging", ["StopLogging", "X"]])}),
+    st.fixed_dictionaries({"eventName": st.just({"prefix": "Stop"})}),
+    st.fixed_dictionaries({"eventName": st.just({"exists": False})}),
+    st.fixed_dictionaries({"eventSource": st.sampled_from(["a.amazonaws.com", "b"])}),
+    st.fixed_dictionaries({"requestParameters.name": st.sampled_from(["t1", ["t1", "t2"]])}),
+    st.fixed_dictionaries({"errorCode": st.just({"exists": True})}),
+)
+_CONDITIONS = st.recursive(
+    _LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3).map(lambda parts: {"all": parts}),
+        st.lists(inner, min_size=1, max_size=3).map(lambda parts: {"any": parts}),
+        inner.map(lambda part: {"not": part}),
+        st.tuples(inner, inner).map(lambda pair: {**pair[1], **pair[0]}),
+    ),
+    max_leaves=6,
+)
+_RECORDS = st.fixed_dictionaries(
+    {
+        "eventName": st.sampled_from(["StopLogging", "StartLogging", "X"]),
+        "eventSource": st.sampled_from(["a.amazonaws.com", "b"]),
+        "requestParameters": st.sampled_from([{"name": "t1"}, {"name": "t3"}, None]),
+    },
+    optional={"errorCode": st.just("AccessDenied")},
+)
+
+
+@given(spec=_CONDITIONS, record=_RECORDS)
+def test_a_condition_reduced_by_the_kind_of_event_judges_as_the_whole(
+    spec: dict[str, Any], record: dict[str, Any]
+) -> None:
+    """The rule index reduces each condition by the record's eventSource and eventName
+    (`given`) once per kind of event: what is left must judge every record of that kind as
+    the whole condition does."""
+    condition = compile_condition(spec)
+    ctx = RecordContext(record)
+    left = condition.given({"eventSource": record["eventSource"], "eventName": record["eventName"]})
+    judged = left if isinstance(left, bool) else left.test(RecordContext(record))
+    assert judged is condition.test(ctx)
+
+
+def test_a_kind_of_event_decides_tests_on_its_name_and_source() -> None:
+    condition = compile_condition(
+        {
+            "any": [
+                {"eventName": "StopLogging"},
+                {"eventName": "UpdateTrail", "requestParameters.x": "y"},
+            ]
+        }
+    )
+    facts = {"eventSource": "cloudtrail.amazonaws.com"}
+    assert condition.given({**facts, "eventName": "StopLogging"}) is True
+    assert condition.given({**facts, "eventName": "DeleteTrail"}) is False
+    left = condition.given({**facts, "eventName": "UpdateTrail"})
+    assert not isinstance(left, bool)
+    assert left.explain(RecordContext({"requestParameters": {"x": "y"}})).lines() == [
+        "✓ requestParameters.x = 'y' (found ['y'])"
+    ]
+    untouched = compile_condition({"requestParameters.x": "y"})
+    assert untouched.given({"eventName": "UpdateTrail"}) is untouched

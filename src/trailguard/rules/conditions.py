@@ -43,6 +43,10 @@ class Explanation:
 class Condition(Protocol):
     def test(self, ctx: RecordContext) -> bool: ...
 
+    def given(self, facts: Mapping[str, str]) -> Condition | bool:
+        """This condition once the top-level fields in `facts` are known: True or False if
+        they decide it, else what is left to test (the same object if nothing changed)."""
+
     def explain(self, ctx: RecordContext) -> Explanation: ...
 
     def evidence(self, ctx: RecordContext, out: dict[str, Any]) -> None:
@@ -102,7 +106,9 @@ class FieldMatch:
                             break
                     else:
                         return False
-        values = ctx.values(self.path)
+        return self._holds(ctx.values(self.path))
+
+    def _holds(self, values: list[Any]) -> bool:
         if self.exists is not None and bool(values) is not self.exists:
             return False
         tests = self.tests
@@ -122,6 +128,11 @@ class FieldMatch:
             else:
                 return True
         return False
+
+    def given(self, facts: Mapping[str, str]) -> Condition | bool:
+        if len(self.path) == 1 and self.path[0] in facts:
+            return self._holds([facts[self.path[0]]])
+        return self
 
     def explain(self, ctx: RecordContext) -> Explanation:
         values = ctx.values(self.path)
@@ -147,6 +158,9 @@ class AllOf:
                 return False
         return True
 
+    def given(self, facts: Mapping[str, str]) -> Condition | bool:
+        return _joined(self, facts, decisive=False)
+
     def explain(self, ctx: RecordContext) -> Explanation:
         parts = tuple(part.explain(ctx) for part in self.parts)
         return Explanation(all(p.held for p in parts), "all of", parts)
@@ -168,6 +182,9 @@ class AnyOf:
                 return True
         return False
 
+    def given(self, facts: Mapping[str, str]) -> Condition | bool:
+        return _joined(self, facts, decisive=True)
+
     def explain(self, ctx: RecordContext) -> Explanation:
         parts = tuple(part.explain(ctx) for part in self.parts)
         return Explanation(any(p.held for p in parts), "any of", parts)
@@ -187,6 +204,12 @@ class Not:
     def test(self, ctx: RecordContext) -> bool:
         return not self.part.test(ctx)
 
+    def given(self, facts: Mapping[str, str]) -> Condition | bool:
+        part = self.part.given(facts)
+        if isinstance(part, bool):
+            return not part
+        return self if part is self.part else Not(part)
+
     def explain(self, ctx: RecordContext) -> Explanation:
         inner = self.part.explain(ctx)
         return Explanation(not inner.held, "not", (inner,))
@@ -205,6 +228,9 @@ class PredicateCall:
     def test(self, ctx: RecordContext) -> bool:
         return self.predicate.function(ctx, self.args)
 
+    def given(self, facts: Mapping[str, str]) -> Condition | bool:
+        return self  # code: nothing is known about what it reads
+
     def explain(self, ctx: RecordContext) -> Explanation:
         args = f" {dict(self.args)}" if self.args else ""
         text = f"predicate {self.predicate.name}{args}: {self.predicate.summary}"
@@ -212,6 +238,29 @@ class PredicateCall:
 
     def evidence(self, ctx: RecordContext, out: dict[str, Any]) -> None:
         out[f"predicate:{self.predicate.name}"] = True
+
+
+def _joined(node: AllOf | AnyOf, facts: Mapping[str, str], decisive: bool) -> Condition | bool:
+    """`given` for all (`decisive` False) and any (True): a part that comes out `decisive`
+    decides the whole; parts that come out the other way drop out."""
+    parts: list[Condition] = []
+    changed = False
+    for part in node.parts:
+        left = part.given(facts)
+        if left is decisive:
+            return decisive
+        if isinstance(left, bool):
+            changed = True
+            continue
+        changed = changed or left is not part
+        parts.append(left)
+    if not parts:
+        return not decisive
+    if not changed:
+        return node
+    if len(parts) == 1:
+        return parts[0]
+    return AnyOf(parts) if decisive else AllOf(parts)
 
 
 def compile_condition(spec: Any, where: str = "where") -> Condition:

@@ -2,7 +2,10 @@
 
 Rules are filed under (event source, event name), event name, event source, or nowhere
 (conditions only). A record looks in four dictionaries, so cost follows the rules that
-apply to its event, not the number of rules loaded.
+apply to its event, not the number of rules loaded. For each kind of event met, each
+candidate's condition is also reduced by what the kind fixes (its eventSource and
+eventName), so tests those decide are made once per kind, not once per record, and a rule
+they rule out is no candidate at all.
 """
 
 from __future__ import annotations
@@ -12,10 +15,14 @@ from collections.abc import Iterable
 
 from trailguard.engine import PackErrors
 from trailguard.model import Finding, Place, Record
+from trailguard.rules.conditions import Condition
 from trailguard.rules.context import RecordContext
 from trailguard.rules.rule import Rule
 
 _EMPTY: tuple[Rule, ...] = ()
+Candidate = tuple[Rule, Condition | None]
+"""A rule that can match a kind of event, and what is left of its condition for that kind
+(None: nothing left to test)."""
 CANDIDATES_LIMIT = 8192
 """Kinds of event whose candidate rules are remembered (bounded against crafted names)."""
 
@@ -47,21 +54,30 @@ class RuleSet:
         self._unindexed = tuple(unindexed)
         # Position in this set, not `Rule.ordinal`: rules built one by one all have ordinal 0.
         self._position = {id(rule): index for index, rule in enumerate(self.rules)}
-        self._candidates: dict[tuple[str | None, str, bool], tuple[Rule, ...]] = {}
+        self._candidates: dict[tuple[str | None, str | None, bool], tuple[Candidate, ...]] = {}
 
-    def candidates(self, ctx: RecordContext) -> tuple[Rule, ...]:
-        """The rules whose event source, name and outcome allow this record, in load order.
+    def candidates(self, ctx: RecordContext) -> tuple[Candidate, ...]:
+        """The rules whose event source, name and outcome allow this record, in load order,
+        each with what is left of its condition once the source and name are known.
 
         Remembered per (source, name, outcome): a stream repeats a few hundred kinds of
         event, so most records cost one dictionary lookup here.
         """
-        key = (ctx.source, ctx.event_name, ctx.failed)
+        key = (ctx.source, ctx.raw_name, ctx.failed)
         found = self._candidates.get(key)
         if found is None:
             if len(self._candidates) >= CANDIDATES_LIMIT:
                 self._candidates.clear()
+            facts = {
+                field: value
+                for field, value in (("eventSource", ctx.source), ("eventName", ctx.raw_name))
+                if value is not None
+            }
             found = self._candidates[key] = tuple(
-                rule for rule in self.indexed(ctx) if rule.applies(ctx)
+                candidate
+                for rule in self.indexed(ctx)
+                if rule.applies(ctx)
+                for candidate in _reduced(rule, facts)
             )
         return found
 
@@ -97,9 +113,8 @@ class RuleSet:
             return []
         findings: list[Finding] = []
         failures: list[tuple[str, Exception]] = []
-        for rule in candidates:
+        for rule, condition in candidates:  # source, name and outcome: already checked
             try:
-                condition = rule.condition  # source, name and outcome: checked by `candidates`
                 if condition is None or condition.test(ctx):
                     findings.append(finding_for(rule, ctx, place))
             except Exception as exc:  # reported per rule by the engine, with the record's place
@@ -107,6 +122,20 @@ class RuleSet:
         if failures:
             raise PackErrors(findings, failures)
         return findings
+
+
+def _reduced(rule: Rule, facts: dict[str, str]) -> tuple[Candidate, ...]:
+    """The rule with its condition reduced by `facts`; none if they rule it out."""
+    condition = rule.condition
+    if condition is None:
+        return ((rule, None),)
+    try:
+        left = condition.given(facts)
+    except Exception:  # a test that fails on these values fails per record, and is reported
+        return ((rule, condition),)
+    if left is False:
+        return ()
+    return ((rule, None if left is True else left),)
 
 
 def finding_for(rule: Rule, ctx: RecordContext, place: Place) -> Finding:
