@@ -90,6 +90,18 @@ def test_retries_stop_while_the_invocation_has_time_for_one_more_attempt():
     )
 
 
+def test_no_attempt_is_started_without_the_time_for_it():
+    sent = []
+    policy = RetryPolicy(sleep=lambda seconds: None, time_left=lambda: 9.25)
+    result = deliver("hook", sent.append, [{"alert_id": "a"}], policy)
+    assert (sent, result.attempts, [a["alert_id"] for a in result.failed]) == ([], 0, ["a"])
+    assert str(DeliveryError([result])) == (
+        "sink 'hook': 1 alert(s) not delivered after 0 attempt(s) (a): not attempted: 9.2 s "
+        "were left in the invocation, too few for an attempt; AWS retries the batch (raise "
+        "the function's timeout if this recurs)"
+    )
+
+
 def test_without_a_time_limit_every_attempt_is_made():
     result = deliver(
         "hook",

@@ -11,7 +11,14 @@ import time
 import pytest
 import yaml
 
-from conftest import REPO, STOP_LOGGING_AWSLOGS, Sleeps, boto3_client, instant_policy
+from conftest import (
+    REPO,
+    SHARED_DATA,
+    STOP_LOGGING_AWSLOGS,
+    Sleeps,
+    boto3_client,
+    instant_policy,
+)
 from http_server import Reply, ScriptedServer, refused_url
 from sink_alerts import alert, alerts
 from trailguard import aws_lambda
@@ -323,6 +330,60 @@ def test_the_handler_stops_retrying_when_the_invocation_runs_short(
         "(raise the function's timeout if this recurs)"
     )
     assert caught.value.results[0].attempts == 3
+
+
+class SlowReceiver(ShortInvocation):
+    """As ShortInvocation, with each request to `server` taking `seconds_each` as well."""
+
+    def __init__(
+        self, seconds: float, sleeps: Sleeps, server: ScriptedServer, seconds_each: float
+    ) -> None:
+        super().__init__(seconds, sleeps)
+        self.server = server
+        self.seconds_each = seconds_each
+
+    def get_remaining_time_in_millis(self) -> int:
+        spent = self.seconds_each * len(self.server.requests)
+        return super().get_remaining_time_in_millis() - int(spent * 1000)
+
+
+def test_an_sqs_batch_short_of_time_reports_the_messages_it_could_not_deliver(
+    server: ScriptedServer, monkeypatch, tmp_path, capsys
+):
+    """Two SQS messages, a webhook answering 500 after 3 s, 20 s left: the first message
+    tries while the reserve allows, the second is not even attempted, and both are reported
+    as failed items for SQS to redrive, rather than the invocation timing out."""
+    server.always(Reply(500, b"down"))
+    path = tmp_path / "trailguard.yaml"
+    path.write_text(
+        "packs: {catalog: false, cis: false}\n"
+        f"sinks: [{{type: webhook, name: oncall, url: '{server.url}'}}]\n"
+    )
+    monkeypatch.setenv(aws_lambda.CONFIG_ENV, str(path))
+    sleeps = Sleeps()
+    aws_lambda.runtime().policy = instant_policy(sleeps, attempts=5)
+    lines = (SHARED_DATA / "events/stratus_detonations.jsonl").read_text().splitlines()
+    record = json.loads(lines[117])["event"]
+    assert record["eventName"] == "StopLogging"
+    messages = [
+        {
+            "messageId": f"m{index}",
+            "eventSource": "aws:sqs",
+            "body": json.dumps({"Records": [{**record, "eventID": f"stop-{index}"}]}),
+        }
+        for index in range(2)
+    ]
+    context = SlowReceiver(20.0, sleeps, server, seconds_each=3.0)
+    answer = aws_lambda.handler({"Records": messages}, context)
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
+    assert len(server.requests) == 2  # m0's two attempts (a 1 s wait at 13.5 s left: no)
+    assert sleeps == [0.5]
+    reasons = {entry["message_id"]: entry["reason"] for entry in logged if "message_id" in entry}
+    assert "after 2 attempt(s)" in reasons["m0"]
+    assert "not retried: 13.5 s were left in the invocation" in reasons["m0"]
+    assert "after 0 attempt(s)" in reasons["m1"]
+    assert "not attempted: 13.5 s were left in the invocation" in reasons["m1"]
 
 
 def test_the_documented_slack_and_webhook_examples_load(tmp_path):

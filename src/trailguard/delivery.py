@@ -22,7 +22,8 @@ RESERVE_SECONDS = 15.0
 """Time a wait must leave in a Lambda invocation: one more attempt (an HTTP sink's timeout
 is 10 s by default) and the loud failure. A retry that would eat into it is not made, so the
 invocation fails with a DeliveryError naming the alerts instead of being killed by its
-timeout, which names nothing."""
+timeout, which names nothing. Nor is a first attempt started with less than this left."""
+RAISE_TIMEOUT = "(raise the function's timeout if this recurs)"
 
 
 class SinkError(Exception):
@@ -86,11 +87,10 @@ class DeliveryError(RuntimeError):
         for result in self.results:
             ids = ", ".join(str(a.get("alert_id")) for a in result.failed[:5])
             more = f" and {len(result.failed) - 5} more" if len(result.failed) > 5 else ""
-            last = result.errors[-1] if result.errors else "unknown error"
-            stopped = f"; {result.stopped}" if result.stopped else ""
+            why = "; ".join(filter(None, [*result.errors[-1:], result.stopped]))
             parts.append(
                 f"sink {result.sink!r}: {len(result.failed)} alert(s) not delivered after "
-                f"{result.attempts} attempt(s) ({ids}{more}): {last}{stopped}"
+                f"{result.attempts} attempt(s) ({ids}{more}): {why or 'unknown error'}"
             )
         super().__init__("; ".join(parts))
 
@@ -104,6 +104,16 @@ def deliver(
     """Send `alerts`, retrying the ones that failed for as long as the policy allows."""
     result = DeliveryResult(name)
     pending = list(alerts)
+    left = None if policy.time_left is None or not pending else policy.time_left()
+    if left is not None and left < RESERVE_SECONDS:
+        # An attempt could outlast the invocation (a hanging receiver): fail now, loudly,
+        # so the rest of an SQS batch is reported rather than lost to the timeout.
+        result.stopped = (
+            f"not attempted: {left:.1f} s were left in the invocation, too few for an "
+            f"attempt; AWS retries the batch {RAISE_TIMEOUT}"
+        )
+        result.failed = pending
+        return result
     for attempt in range(policy.attempts):
         if not pending:
             break
@@ -139,8 +149,7 @@ def _wait(policy: RetryPolicy, delay: float, result: DeliveryResult) -> bool:
         if left - delay < RESERVE_SECONDS:
             result.stopped = (
                 f"not retried: {left:.1f} s were left in the invocation, too few for a "
-                f"{delay:.1f} s wait and another attempt; AWS retries the batch (raise the "
-                "function's timeout if this recurs)"
+                f"{delay:.1f} s wait and another attempt; AWS retries the batch {RAISE_TIMEOUT}"
             )
             return False
     policy.sleep(delay)
