@@ -8,8 +8,9 @@ warm. `load_packs` is counted, so "compiled once per container" is measured, not
 Alerts go to stdout, as in Lambda, here /dev/null.
 
 All of it twice: with bytecode caches (an interpreter that has run the code before; a first,
-uncounted run writes them), and from sources alone, as the Lambda zip ships them (no
-`__pycache__`), where every import compiles.
+uncounted run writes them), as in a Lambda zip built with the runtime's Python, which
+carries bytecode; and from sources alone, where every import compiles, as in a zip built
+with another Python (`tools/build_lambda_zip.py` adds bytecode only for its own version).
 """
 
 from __future__ import annotations
@@ -117,8 +118,8 @@ def _summary(probes: list[dict[str, Any]]) -> benchlib.Result:
 
 
 def _sources_only(folder: Path) -> Path:
-    """trailguard and its runtime dependencies as the Lambda zip holds them: sources without
-    bytecode (tools/build_lambda_zip.py drops `__pycache__`), so every import compiles, as
+    """trailguard and its runtime dependencies as a Lambda zip built with another Python
+    than the runtime's holds them: sources without bytecode, so every import compiles, as
     on Lambda, whose package folder is read-only. Compiled extensions are copied as they are."""
     folder.mkdir(parents=True)
     for name in ("trailguard", *lambda_packaged()):

@@ -119,7 +119,7 @@ def _coldstart_rows(b: dict[str, Any]) -> list[Row]:
         ),
         Row(
             "coldstart",
-            "Cold start: the same from sources only, as the Lambda zip ships them",
+            "Cold start: the same from sources only (a Lambda zip built with another Python)",
             f"<= {IMPORT_TARGET_MS} ms",
             f"median {cold['import_ms_median']} ms, worst {cold['import_ms_worst']} ms",
             _at_most(cold["import_ms_median"], IMPORT_TARGET_MS),

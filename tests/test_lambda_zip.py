@@ -59,7 +59,7 @@ class Build:
     stdout: str
 
 
-def build(output: Path) -> Build:
+def build(output: Path, *options: str) -> Build:
     command = [
         sys.executable,
         str(TOOL),
@@ -69,6 +69,7 @@ def build(output: Path) -> Build:
         PYTHON_VERSION,
         "--platform",
         wheel_platform(),
+        *options,
     ]
     try:
         result = subprocess.run(
@@ -152,11 +153,40 @@ def test_the_package_leaves_out_what_lambda_provides_and_build_leftovers(
     for provided in PROVIDED_BY_LAMBDA:
         assert provided not in tops, f"{provided} is in the package; the Lambda runtime has it"
         assert not any(t.lower().startswith(f"{provided}-") for t in tops), provided
-    assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo"))]
+    assert not [n for n in names if n.endswith(".pyo")]
     assert "bin" not in tops, "console scripts (with this machine's interpreter path) were kept"
     assert not [n for n in names if n.endswith("/direct_url.json")], (
         "direct_url.json names the checkout"
     )
+
+
+def test_the_package_carries_bytecode_for_its_runtime(names: list[str]) -> None:
+    """Built with the runtime's own Python: every module has its unchecked-hash bytecode,
+    and nothing else is cached."""
+    tag = sys.implementation.cache_tag
+    sources = [n for n in names if n.endswith(".py")]
+    cached = {n for n in names if n.endswith(".pyc")}
+    expected = {
+        str(PurePosixPath(n).parent / "__pycache__" / f"{PurePosixPath(n).stem}.{tag}.pyc")
+        for n in sources
+    }
+    assert "trailguard/__pycache__/aws_lambda." + tag + ".pyc" in cached
+    assert cached == expected
+
+
+def test_bytecode_is_unchecked_hash_based(package: zipfile.ZipFile) -> None:
+    """No timestamps in the header (reproducible), and never checked against the source."""
+    data = package.read(f"trailguard/__pycache__/aws_lambda.{sys.implementation.cache_tag}.pyc")
+    flags = int.from_bytes(data[4:8], "little")
+    assert flags == 0b01  # hash-based, check_source off
+
+
+def test_without_bytecode_when_asked(tmp_path: Path) -> None:
+    """--no-bytecode: sources alone, and the build says nothing about bytecode."""
+    built = build(tmp_path / "plain.zip", "--no-bytecode")
+    names = zipfile.ZipFile(built.path).namelist()
+    assert "trailguard/aws_lambda.py" in names
+    assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
 
 
 def test_entries_are_sorted_with_fixed_times_and_modes(package: zipfile.ZipFile) -> None:
@@ -192,8 +222,14 @@ def test_each_record_lists_exactly_the_packaged_files(package: zipfile.ZipFile) 
 
 
 HANDLER_SCRIPT = """
-import importlib.util, json, sys
+import importlib.util, importlib._bootstrap_external as external, json, sys
 folder = sys.argv[1]
+compiled = []
+source_to_code = external.SourceLoader.source_to_code
+def spy(self, data, path, *args, **kwargs):
+    compiled.append(path)
+    return source_to_code(self, data, path, *args, **kwargs)
+external.SourceLoader.source_to_code = spy
 import trailguard.aws_lambda as entry
 import orjson, yaml
 origins = {m.__name__: m.__file__ for m in (entry, orjson, yaml)}
@@ -208,6 +244,7 @@ with open(sys.argv[2], "rb") as f:
     event = json.load(f)
 result = entry.handler(event, Context())
 assert "boto3" not in sys.modules
+assert not compiled, f"compiled at import, though the package has bytecode: {compiled[:5]}"
 print(json.dumps({"log_type": "test.result", "result": result}))
 """
 
@@ -223,6 +260,7 @@ def test_the_handler_runs_from_the_unzipped_package_alone(
         if not key.startswith(("AWS_", "PYTHON", "TRAILGUARD_"))
     }
     environment.update({"PYTHONPATH": str(folder), "PYTHONNOUSERSITE": "1"})
+    folder.chmod(0o555)  # read-only, as the function's folder is: nothing may be cached
     command = [sys.executable, "-S", "-c", HANDLER_SCRIPT, str(folder), str(PAYLOAD)]
     result = subprocess.run(
         command, capture_output=True, text=True, env=environment, timeout=300, check=False
