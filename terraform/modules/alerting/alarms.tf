@@ -48,6 +48,27 @@ resource "aws_cloudwatch_metric_alarm" "throttles" {
   tags                = var.tags
 }
 
+resource "aws_cloudwatch_metric_alarm" "invalid_input" {
+  # trailguard's own metric (Embedded Metric Format lines in the function's log): input that
+  # should have held CloudTrail records but could not be read was not evaluated, so a change
+  # in it went unseen. Counted, logged and (for SQS) dead-lettered; this makes it heard.
+  alarm_name          = "${var.name_prefix}-invalid-input"
+  alarm_description   = "trailguard could not read some of its input: records, messages or log files that should have held CloudTrail events were not evaluated. The function's log has a trailguard.input line (level WARNING) for each, naming where it was and why."
+  namespace           = "trailguard"
+  metric_name         = "Invalid"
+  dimensions          = { Function = aws_lambda_function.this.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   for_each = local.dead_letter_queues
 

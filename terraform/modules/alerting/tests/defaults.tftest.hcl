@@ -250,6 +250,19 @@ run "alarms" {
     error_message = "The function alarms watch Errors and Throttles."
   }
   assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.invalid_input.namespace == "trailguard"
+      && aws_cloudwatch_metric_alarm.invalid_input.metric_name == "Invalid"
+      && aws_cloudwatch_metric_alarm.invalid_input.dimensions == tomap({ Function = "trailguard" })
+      && aws_cloudwatch_metric_alarm.invalid_input.statistic == "Sum"
+      && aws_cloudwatch_metric_alarm.invalid_input.threshold == 0
+      && aws_cloudwatch_metric_alarm.invalid_input.comparison_operator == "GreaterThanThreshold"
+      && aws_cloudwatch_metric_alarm.invalid_input.treat_missing_data == "notBreaching"
+      && aws_cloudwatch_metric_alarm.invalid_input.alarm_actions == toset([aws_sns_topic.alerts.arn])
+    )
+    error_message = "Unreadable input (trailguard's Invalid metric, per Function) alarms above 0, to the alert topic."
+  }
+  assert {
     condition     = keys(aws_cloudwatch_metric_alarm.dead_letters) == ["function"]
     error_message = "Without the S3 trigger there is one dead-letter queue to watch."
   }
