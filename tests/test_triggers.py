@@ -103,6 +103,23 @@ def eventbridge_event(key: str) -> dict[str, Any]:
 
 
 TEST_EVENT = json.dumps(load("sqs_sns/s3-test-event.json"))
+STOP_AWSLOGS = load(
+    "cloudwatch_logs/stratus_awslogs/stratus_aws.defense-evasion.cloudtrail-stop.json"
+)
+
+
+def kinesis_event(*payloads: str) -> dict[str, Any]:
+    """CloudWatch Logs subscription payloads (base64 gzip) as a Kinesis stream delivers them,
+    from Powertools' recorded event: the first records carry `payloads`, the last its own
+    (the log lines of a Lambda function: not CloudTrail)."""
+    event = load("cloudwatch_logs/powertools_kinesisStreamCloudWatchLogsEvent.json")
+    records = event["Records"]
+    for index, payload in enumerate(payloads):
+        record = copy.deepcopy(records[-1])
+        record["kinesis"]["data"] = payload
+        record["kinesis"]["sequenceNumber"] += str(index)
+        records.insert(index, record)
+    return {"Records": records[: len(payloads)] + records[-1:]}
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -193,7 +210,9 @@ def test_the_trigger_is_named_from_the_event_shape(relative: str, trigger: str) 
     "event",
     [
         pytest.param({"Records": []}, id="no-records"),
-        pytest.param({"Records": [{"eventSource": "aws:kinesis", "kinesis": {}}]}, id="kinesis"),
+        pytest.param(
+            {"Records": [{"eventSource": "aws:dynamodb", "dynamodb": {}}]}, id="dynamodb-stream"
+        ),
         pytest.param(
             {"Records": [s3_record(STOP), sqs_message("m", TEST_EVENT)]}, id="mixed-sources"
         ),
@@ -304,6 +323,57 @@ def test_a_delivery_failure_fails_an_s3_invocation_and_the_retry_delivers(
     summary, _ = invoke(s3_event(ADMIN), capsys)
     assert Alerts(target).new() == ADMIN_ALERTS
     assert summary["delivered"] == {"archive": 2}
+
+
+# --- Kinesis: CloudWatch Logs subscriptions through a stream -----------------------------------
+
+
+def test_a_subscription_through_kinesis_alerts_and_counts_other_log_lines(
+    alerts: Alerts, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The cross-account route: the trail's log group subscribed to a Kinesis stream that
+    triggers the function. Log lines that are not CloudTrail are counted skips."""
+    event = kinesis_event(STOP_AWSLOGS["awslogs"]["data"])
+    assert aws_lambda.trigger_of(event) == "kinesis"
+    summary, _ = invoke(event, capsys)
+    assert alerts.new() == [
+        ("threats.cloudtrail_stopped", "kinesis", "Records[0].kinesis.data logEvents[0]")
+    ]
+    assert (summary["trigger"], summary["records"], summary["alerts"]) == ("kinesis", 1, 1)
+    assert summary["skipped_by_reason"] == {"log message is not a CloudTrail record": 3}
+    assert summary["invalid"] == 0
+    assert "batchItemFailures" not in summary
+
+
+def test_unreadable_kinesis_data_is_counted_and_the_rest_is_read(
+    alerts: Alerts, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As for a direct subscription: bad input is an invalid count and a WARNING line, never
+    a failed batch, which would hold the shard back."""
+    event = kinesis_event("not base64 at all!", STOP_AWSLOGS["awslogs"]["data"])
+    summary, lines = invoke(event, capsys)
+    assert [a[0] for a in alerts.new()] == ["threats.cloudtrail_stopped"]
+    assert summary["invalid"] == 1
+    (warning,) = [line for line in logged(lines, "trailguard.input") if line["kind"] == "invalid"]
+    assert warning["position"] == "Records[0].kinesis.data"
+    assert warning["reason"] == "unreadable Kinesis data"
+
+
+def test_a_delivery_failure_fails_a_kinesis_batch_and_the_retry_delivers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lambda retries the whole batch from the stream (in order); dedup drops what the
+    failed attempt delivered."""
+    target = tmp_path / "out"
+    target.mkdir()  # a folder: the file sink cannot write there
+    configure(monkeypatch, tmp_path, target)
+    event = kinesis_event(STOP_AWSLOGS["awslogs"]["data"])
+    with pytest.raises(DeliveryError, match="sink 'archive': 1 alert"):
+        aws_lambda.handler(event, None)
+    target.rmdir()
+    summary, _ = invoke(event, capsys)
+    assert summary["delivered"] == {"archive": 1}
+    assert [a[0] for a in Alerts(target).new()] == ["threats.cloudtrail_stopped"]
 
 
 # --- SQS: partial batch responses -------------------------------------------------------------

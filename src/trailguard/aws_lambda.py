@@ -42,7 +42,7 @@ FUNCTION_ENV = "AWS_LAMBDA_FUNCTION_NAME"
 COUNTED = ("suppressed", "duplicates", "below_threshold", "windows_dropped")
 READS_S3 = frozenset({"s3", "sns", "sqs", "eventbridge"})
 """Triggers whose events may name S3 objects: only these get the S3 reader (and boto3)."""
-_RECORD_TRIGGERS = {"aws:sqs": "sqs", "aws:sns": "sns", "aws:s3": "s3"}
+_RECORD_TRIGGERS = {"aws:sqs": "sqs", "aws:sns": "sns", "aws:s3": "s3", "aws:kinesis": "kinesis"}
 
 
 class UnsupportedTriggerError(ValueError):
@@ -72,8 +72,9 @@ def trigger_of(event: Any) -> str:
     keys = ", ".join(map(str, list(event)[:6])) if isinstance(event, dict) else type(event).__name__
     raise UnsupportedTriggerError(
         f"trailguard cannot read this event (top-level keys: {keys}); it handles CloudWatch Logs "
-        "subscriptions, EventBridge events (CloudTrail, S3 Object Created), and S3 "
-        "notifications direct, through SNS or through SQS. Check the function's triggers."
+        "subscriptions (direct or through a Kinesis stream), EventBridge events (CloudTrail, "
+        "S3 Object Created), and S3 notifications direct, through SNS or through SQS. Check "
+        "the function's triggers."
     )
 
 
