@@ -1021,3 +1021,53 @@ def test_a_kind_of_event_decides_tests_on_its_name_and_source() -> None:
     ]
     untouched = compile_condition({"requestParameters.x": "y"})
     assert untouched.given({"eventName": "UpdateTrail"}) is untouched
+
+
+# --- the raw-text shortcut judges as the decoded record does ------------------------------------
+
+_SPELLINGS = {
+    "true": [True, "true", "True", "TRUE", "tRuE"],
+    "false": [False, "false", "False", "FALSE", "fAlSe"],
+}
+_RAW_VALUES = st.one_of(
+    st.sampled_from([*_SPELLINGS["true"], *_SPELLINGS["false"], "x", 1, 0, None, "ab"]),
+    st.lists(st.sampled_from([True, False, "False", "ab", {"key": False}]), max_size=3),
+    st.fixed_dictionaries({"key": st.sampled_from([True, "FALSE", "ab", None])}),
+)
+_RAW_CONDITIONS = st.sampled_from(
+    [
+        {"requestParameters.key": True},
+        {"requestParameters.key": False},
+        {"requestParameters.key.key": False},
+        {"requestParameters.key": "ab"},
+        {"requestParameters.key": ["ab", "x"]},
+        {"requestParameters.key": {"exists": True}},
+        {"requestParameters.key.key": {"exists": True}},
+        {"requestParameters.key": {"exists": True, "equals": False}},
+        {"requestParameters.other": {"exists": True}},
+        {"requestParameters.key": {"exists": False}},
+    ]
+)
+
+
+@given(
+    condition=_RAW_CONDITIONS,
+    params=st.dictionaries(st.sampled_from(["key", "other", "k\u00e9y"]), _RAW_VALUES, max_size=3),
+    escaped=st.booleans(),
+)
+def test_the_raw_text_shortcut_judges_as_the_decoded_record(
+    condition: dict[str, Any], params: dict[str, Any], escaped: bool
+) -> None:
+    """A nested test first looks for its strings, its key or its boolean in the object's raw
+    JSON (lowercased for a boolean); it must never rule out a record the decoded values
+    would match, escapes included."""
+    from trailguard.record import CloudTrailRecord, decode_json
+
+    record = {"eventSource": "s.amazonaws.com", "eventName": "X", "requestParameters": params}
+    text = orjson.dumps(record)
+    if escaped:  # the same JSON, every "k" written as an escape
+        text = text.replace(b'"key"', b'"\\u006bey"')
+    lazy = decode_json(text)
+    assert isinstance(lazy, CloudTrailRecord)
+    compiled = compile_condition(condition)
+    assert compiled.test(RecordContext(lazy)) is compiled.test(RecordContext(record))

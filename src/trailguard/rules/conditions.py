@@ -16,7 +16,7 @@ import orjson
 
 from trailguard.record import CloudTrailRecord
 from trailguard.rules import predicates
-from trailguard.rules.context import Path, RecordContext, path_problem
+from trailguard.rules.context import ACTOR_ROOT, Path, RecordContext, path_problem
 from trailguard.rules.errors import RuleSyntaxError
 from trailguard.rules.matchers import OPERATORS, Test, compile_operator
 
@@ -59,7 +59,7 @@ def _show(values: list[Any]) -> str:
 
 
 class FieldMatch:
-    __slots__ = ("exists", "label", "needles", "path", "shared", "spec", "tests")
+    __slots__ = ("exists", "fold", "label", "needles", "path", "shared", "spec", "tests")
 
     def __init__(
         self,
@@ -67,7 +67,8 @@ class FieldMatch:
         tests: list[Test],
         exists: bool | None,
         spec: str,
-        strings: tuple[str, ...] = (),
+        needles: tuple[bytes, ...] = (),
+        fold: bool = False,
     ) -> None:
         self.label = label
         self.path: Path = tuple(label.split("."))
@@ -78,10 +79,14 @@ class FieldMatch:
         """Several rules hold this very test (`compile_field` gives them one object): its
         verdict is kept per record."""
         self.needles: tuple[bytes, ...] = ()
-        """For a nested field that must equal one of `strings`: their JSON text. A record whose
-        raw object holds none of them (and no escapes) cannot match, undecoded."""
-        if strings and len(self.path) > 1 and self.path[0] != "actor":
-            self.needles = tuple(orjson.dumps(text) for text in strings)
+        """For a nested field: JSON text of which one must be in the object's raw text for
+        the test to hold (the strings it must equal, the key that must exist, `true` or
+        `false`). A record whose raw object holds none of them (and no escapes) cannot
+        match, undecoded."""
+        self.fold = fold
+        """Look for the needles in the lowercased text (a boolean also matches "False")."""
+        if len(self.path) > 1 and self.path[0] != ACTOR_ROOT:
+            self.needles = needles
 
     def test(self, ctx: RecordContext) -> bool:
         if self.shared:
@@ -101,6 +106,8 @@ class FieldMatch:
             if record.__class__ is CloudTrailRecord:
                 text = record.raw_json(self.path[0])
                 if text is not None and b"\\" not in text:
+                    if self.fold:
+                        text = text.lower()
                     for needle in needles:
                         if needle in text:
                             break
@@ -319,23 +326,30 @@ def _compile_field(path: str, matcher: Any, where: str) -> FieldMatch:
             except RuleSyntaxError as exc:
                 raise exc.inside(where) from None
         spec = " ".join(f"{op}: {operand!r}" for op, operand in matcher.items())
-        return FieldMatch(path, tests, exists, spec)
+        key = orjson.dumps(path.rsplit(".", 1)[-1])  # a field that must exist names its key
+        return FieldMatch(path, tests, exists, spec, (key,) if exists else ())
     # A bare list or scalar names no operator, so errors name the path itself.
     if isinstance(matcher, list):
         try:
-            strings = tuple(matcher) if all(isinstance(m, str) for m in matcher) else ()
+            strings = all(isinstance(m, str) for m in matcher)
             return FieldMatch(
-                path, [compile_operator("one_of", matcher)], None, f"one of {matcher!r}", strings
+                path,
+                [compile_operator("one_of", matcher)],
+                None,
+                f"one of {matcher!r}",
+                tuple(orjson.dumps(m) for m in matcher) if strings else (),
             )
         except RuleSyntaxError as exc:
             raise RuleSyntaxError(where, exc.problem) from None
     try:
-        strings = (matcher,) if isinstance(matcher, str) else ()
-        return FieldMatch(
-            path, [compile_operator("equals", matcher)], None, f"= {matcher!r}", strings
-        )
+        test = compile_operator("equals", matcher)
     except RuleSyntaxError as exc:
         raise RuleSyntaxError(where, exc.problem) from None
+    spec = f"= {matcher!r}"
+    if isinstance(matcher, bool):  # true, or text that reads true in any case
+        return FieldMatch(path, [test], None, spec, (b"true" if matcher else b"false",), True)
+    needles = (orjson.dumps(matcher),) if isinstance(matcher, str) else ()
+    return FieldMatch(path, [test], None, spec, needles)
 
 
 def _predicate(spec: dict[str, Any], where: str) -> PredicateCall:
