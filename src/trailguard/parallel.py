@@ -6,8 +6,9 @@ threshold. Everything that does (dedup, thresholds, the tally's messages, the ou
 in the parent, which receives each file's events in file order whatever order the workers
 finish in, so the result is the serial one.
 
-Each worker is fed one file at a time over its own pipe and answers in chunks, so a large
-file streams to the parent instead of being held whole. A worker that raises or dies is an
+Each worker is sent file names over its own pipe, two at a time so that it never waits
+for the next, scans them in order and answers in chunks, so a large file streams to the
+parent instead of being held whole. A worker that raises or dies is an
 error naming the file; workers ignore Ctrl-C and the parent stops them.
 """
 
@@ -21,9 +22,9 @@ import signal
 import sys
 import threading
 import traceback
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from types import TracebackType
@@ -46,6 +47,9 @@ CHUNK = 2000
 """Events a worker sends at once: large enough to amortise the pipe, small enough to stream."""
 AHEAD = 4
 """Files in flight per worker beyond the one the parent is writing: bounds what is buffered."""
+QUEUED = 2
+"""Files handed to a worker at once: it starts the next as soon as it sent the last chunk
+of one, instead of idling until the parent has read that chunk and sent another name."""
 TICK = 0.2
 """Seconds the parent waits for workers before it refreshes the progress line."""
 StartMethod = Literal["fork", "spawn"]
@@ -223,7 +227,8 @@ def default_start_method() -> StartMethod:
 class _Worker:
     process: BaseProcess
     conn: Connection
-    task: tuple[int, str] | None = None
+    tasks: deque[tuple[int, str]] = field(default_factory=deque)
+    """The files sent to it, in order: it scans the first now."""
 
 
 class WorkerPool:
@@ -284,8 +289,10 @@ class WorkerPool:
         while head < len(names):
             limit = min(len(names), head + AHEAD * len(self.workers))
             for worker in list(self.workers):
-                if worker.task is None and assigned < limit:
-                    self._assign(worker, assigned, names[assigned], failed)
+                while len(worker.tasks) < QUEUED and assigned < limit:
+                    if not self._assign(worker, assigned, names[assigned], failed):
+                        assigned += 1
+                        break
                     assigned += 1
             waiting = buffered.get(head)
             if waiting:
@@ -299,7 +306,7 @@ class WorkerPool:
                 continue
             if head in failed:
                 raise failed.pop(head)
-            busy = [w for w in self.workers if w.task is not None]
+            busy = [w for w in self.workers if w.tasks]
             if not busy:
                 raise WorkerError(
                     f"no worker process is left to scan {names[head]}; run again with --jobs 1"
@@ -308,13 +315,15 @@ class WorkerPool:
 
     def _assign(
         self, worker: _Worker, index: int, name: str, failed: dict[int, WorkerError]
-    ) -> None:
+    ) -> bool:
+        """Send `name` to `worker`; False if it has died (the file is then failed)."""
         try:
             worker.conn.send((index, name))
         except OSError:  # it died while idle
             failed[index] = self._died(worker, f"before it could scan {name}")
-            return
-        worker.task = (index, name)
+            return False
+        worker.tasks.append((index, name))
+        return True
 
     def _receive(
         self,
@@ -328,27 +337,37 @@ class WorkerPool:
             tick()
             return
         for worker in busy:
-            assert worker.task is not None
-            index, name = worker.task
+            index, name = worker.tasks[0]
             if worker.conn in ready or worker.conn.poll():
                 try:
-                    _, message = worker.conn.recv()
+                    got, message = worker.conn.recv()
                 except (EOFError, OSError):
-                    failed[index] = self._died(worker, f"while scanning {name}")
+                    self._lost(worker, failed)
                     continue
+                assert got == index, (got, index)  # a worker answers for its files in order
                 if isinstance(message, _Failure):
                     failed[index] = WorkerError(
                         f"scanning {name} failed in a worker process: {message.summary}; "
                         "run again with --jobs 1 to see where (and please report it)",
                         message.detail,
                     )
-                    worker.task = None
+                    worker.tasks.popleft()
                     continue
                 buffered.setdefault(index, []).append(message)
                 if message.last:
-                    worker.task = None
+                    worker.tasks.popleft()
             elif worker.process.sentinel in ready:
-                failed[index] = self._died(worker, f"while scanning {name}")
+                self._lost(worker, failed)
+
+    def _lost(self, worker: _Worker, failed: dict[int, WorkerError]) -> None:
+        """A worker died: the file it was scanning fails, and so do those queued after it."""
+        (index, name), *queued = worker.tasks
+        failed[index] = self._died(worker, f"while scanning {name}")
+        for later, other in queued:
+            failed[later] = WorkerError(
+                f"{other} was not scanned: the worker process it was queued for stopped "
+                f"while scanning {name}; run again with fewer --jobs, or --jobs 1"
+            )
 
     def _died(self, worker: _Worker, when: str) -> WorkerError:
         """Drop a dead worker; the error names the file it was reading (`when`)."""
