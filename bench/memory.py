@@ -9,6 +9,10 @@
   file as a stream (a stand-in S3 client returns the open file as the object's body).
 
 The peak is `ru_maxrss` of the probe process at its end.
+
+- `threshold_windows`: the memory state store kept at its limit (`HITS_LIMIT`) by a flood
+  of threshold hits, shaped two ways: one hit per group (a source address each) and many
+  hits in few groups; the peak of what Python allocated for it (tracemalloc), in MiB.
 """
 
 from __future__ import annotations
@@ -97,6 +101,39 @@ def memory(quick: bool) -> benchlib.Result:
             "decompressed_mib": round(written["decompressed_bytes"] / (1 << 20), 1),
             "compressed_mib": round(written["compressed_bytes"] / (1 << 20), 1),
             "events": written["records"],
+        }
+    result["threshold_windows"] = threshold_windows(quick)
+    return result
+
+
+FLOOD_HITS = 300_000
+QUICK_FLOOD_HITS = 30_000
+
+
+def threshold_windows(quick: bool) -> benchlib.Result:
+    """Peak MiB allocated by a MemoryStore fed three times its limit in hits, two ways."""
+    import hashlib
+    import tracemalloc
+
+    from trailguard.state.memory import HITS_LIMIT, MemoryStore
+
+    hits = QUICK_FLOOD_HITS if quick else FLOOD_HITS
+    limit = HITS_LIMIT * hits // FLOOD_HITS  # the store's own limit, scaled down when quick
+    shapes = {"one_hit_per_group": (hits, 900, 10), "many_hits_per_group": (10_000, 300, 1000)}
+    result: benchlib.Result = {"hits_fed": hits, "hits_limit": limit}
+    for shape, (groups, window, count) in shapes.items():
+        tracemalloc.start()
+        store = MemoryStore(hits_limit=limit)
+        for index in range(hits):
+            event_key = hashlib.blake2b(str(index).encode(), digest_size=16).hexdigest()
+            key = f"threats.console_login_failures_per_source_ip\x1f{index % groups}"
+            store.window_hit(key, 1.7e9 + index / 1000, window, count, event_key=event_key)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        result[shape] = {
+            "peak_mib": round(peak / (1 << 20), 1),
+            "windows_kept": len(store._windows),
+            "windows_dropped": store.windows_dropped,
         }
     return result
 

@@ -176,6 +176,15 @@ def _memory_rows(b: dict[str, Any]) -> list[Row]:
         ),
         Row(
             "memory",
+            "Memory: threshold windows of the memory state store at its limit "
+            f"({_n(r['threshold_windows']['hits_limit'])} hits)",
+            "bounded",
+            f"{r['threshold_windows']['one_hit_per_group']['peak_mib']} MiB with one hit per "
+            f"group, {r['threshold_windows']['many_hits_per_group']['peak_mib']} MiB with many",
+            INFO,
+        ),
+        Row(
+            "memory",
             "Memory: baseline RSS, interpreter with trailguard.aws_lambda imported",
             "-",
             f"{r['baseline']['peak_rss_mib']} MiB; "

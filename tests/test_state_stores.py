@@ -21,7 +21,7 @@ from trailguard.delivery import DeliveryError, RetryPolicy
 from trailguard.rules.errors import RuleSyntaxError
 from trailguard.state import StateStore
 from trailguard.state.dynamodb import DynamoDBStore, StateStoreError
-from trailguard.state.memory import MemoryStore
+from trailguard.state.memory import WINDOW_COST, MemoryStore
 from trailguard.state.registry import build_store
 from trailguard.state.spec import parse_state
 from trailguard.state.sqlite import SqliteStore, SqliteStoreError
@@ -637,12 +637,12 @@ def test_the_memory_store_keeps_two_generations_of_dedup_keys() -> None:
 def test_the_memory_store_forgets_spent_windows_first() -> None:
     """Full: windows whose hits are two windows behind the newest hit go, and nothing that
     could still fire is lost."""
-    store = MemoryStore(hits_limit=10)
+    store = MemoryStore(hits_limit=10 * (1 + WINDOW_COST) + 4)  # room for ten windows of one
     for index in range(8):  # eight sources, one denied call each, long ago
         assert store.window_hit(f"old{index}", 0.0, 60, 2) is None
     assert store.window_hit("live", 1000.0, 60, 2) is None
     assert store.window_hit("live2", 1000.0, 60, 2) is None
-    assert store.window_hit("live3", 1001.0, 60, 2) is None  # 11 hits: over the limit
+    assert store.window_hit("live3", 1001.0, 60, 2) is None  # the eleventh: over the limit
     assert store.windows_dropped == 0
     assert store.window_hit("old0", 0.0, 60, 2) is None  # its first hit was forgotten
     assert store.window_hit("live", 1010.0, 60, 2) == 2  # the live ones still count
@@ -654,7 +654,8 @@ def test_a_flood_of_groups_keeps_the_memory_store_bounded() -> None:
     store = MemoryStore(hits_limit=100)
     for index in range(1000):
         assert store.window_hit(f"ip{index}", 1000.0 + index / 1000, 600, 5) is None
-        assert store._hits <= 100
+        assert store._held() <= 100  # hits, and each window's own cost
+    assert len(store._windows) <= 100 // (1 + WINDOW_COST)
     assert store.windows_dropped == 1000 - len(store._windows)
     assert store.windows_dropped > 0
     assert [store.window_hit("ip999", 1001.0, 600, 2)] == [2]  # a recent one is kept

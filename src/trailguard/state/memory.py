@@ -14,11 +14,15 @@ GENERATION = 100_000
 """Dedup keys per generation; the store keeps the newest two, so memory stays bounded in a
 long-lived Lambda container and a recent redelivery is still caught."""
 HITS_LIMIT = 100_000
-"""Threshold hits kept across all windows (about 15 MB). Past it, windows whose hits are all
-more than two of their windows older than the newest hit are forgotten first (they count
-nothing any more, as `state.window` forgets such hits), then the least recently hit ones,
-which are counted in `windows_dropped`: a flood of distinct groups (source addresses, say)
-must not grow a container without bound."""
+"""What threshold windows may hold, counted in hits, a window itself costing WINDOW_COST (its
+key and containers): about 13 MiB at most, whether the hits crowd into few windows or spread
+one per window (measured: `bench/memory.py`). Past it, windows whose hits are all more than
+two of their windows older than the newest hit are forgotten first (they count nothing any
+more, as `state.window` forgets such hits), then the least recently hit ones, which are
+counted in `windows_dropped`: a flood of distinct groups (source addresses, say) must not
+grow a container without bound."""
+WINDOW_COST = 4
+"""A window with one hit takes about as much memory as five hits in a window."""
 
 
 class MemoryStore:
@@ -66,9 +70,13 @@ class MemoryStore:
             self._latest = at
         if fired is None:
             self._windows[key] = (window, window_seconds)  # now the most recently hit
-            if self._hits > self._hits_limit:
+            if self._held() > self._hits_limit:
                 self._make_room()
         return fired
+
+    def _held(self) -> int:
+        """What the windows hold, in hits (`HITS_LIMIT`)."""
+        return self._hits + WINDOW_COST * len(self._windows)
 
     def _make_room(self) -> None:
         """Forget spent windows, then the least recently hit, down to 90% of the limit (so
@@ -82,7 +90,7 @@ class MemoryStore:
         ]
         for key in spent:
             self._hits -= len(self._windows.pop(key)[0].hits)
-        while self._hits > target and self._windows:
+        while self._held() > target and self._windows:
             oldest = next(iter(self._windows))
             self._hits -= len(self._windows.pop(oldest)[0].hits)
             self.windows_dropped += 1
