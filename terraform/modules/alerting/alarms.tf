@@ -12,51 +12,44 @@ locals {
   )
 }
 
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  alarm_name          = "${var.name_prefix}-errors"
-  alarm_description   = "trailguard's function failed (an alert not delivered after retries, an unreadable object, a bug): Lambda retries, then the event goes to the dead-letter queue. Read the function's log for the ERROR lines."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  actions_enabled     = true
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "throttles" {
-  alarm_name          = "${var.name_prefix}-throttles"
-  alarm_description   = "trailguard's function was throttled: its reserved concurrency is too low for the trail's volume (or was lowered). Throttled events wait and are retried, then go to the dead-letter queue."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  actions_enabled     = true
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "invalid_input" {
+locals {
+  # The function's health, each alarming on the first count in 5 minutes. Invalid is
   # trailguard's own metric (Embedded Metric Format lines in the function's log): input that
   # should have held CloudTrail records but could not be read was not evaluated, so a change
-  # in it went unseen. Counted, logged and (for SQS) dead-lettered; this makes it heard.
-  alarm_name          = "${var.name_prefix}-invalid-input"
-  alarm_description   = "trailguard could not read some of its input: records, messages or log files that should have held CloudTrail events were not evaluated. The function's log has a trailguard.input line (level WARNING) for each, naming where it was and why."
-  namespace           = "trailguard"
-  metric_name         = "Invalid"
-  dimensions          = { Function = aws_lambda_function.this.function_name }
+  # in it went unseen. It is counted, logged and (for SQS) dead-lettered; this makes it heard.
+  function_alarms = {
+    errors = {
+      name        = "errors"
+      description = "trailguard's function failed (an alert not delivered after retries, an unreadable object, a bug): Lambda retries, then the event goes to the dead-letter queue. Read the function's log for the ERROR lines."
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      dimensions  = { FunctionName = aws_lambda_function.this.function_name }
+    }
+    throttles = {
+      name        = "throttles"
+      description = "trailguard's function was throttled: its reserved concurrency is too low for the trail's volume (or was lowered). Throttled events wait and are retried, then go to the dead-letter queue."
+      namespace   = "AWS/Lambda"
+      metric      = "Throttles"
+      dimensions  = { FunctionName = aws_lambda_function.this.function_name }
+    }
+    invalid_input = {
+      name        = "invalid-input"
+      description = "trailguard could not read some of its input: records, messages or log files that should have held CloudTrail events were not evaluated. The function's log has a trailguard.input line (level WARNING) for each, naming where it was and why."
+      namespace   = "trailguard"
+      metric      = "Invalid"
+      dimensions  = { Function = aws_lambda_function.this.function_name }
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "function" {
+  for_each = local.function_alarms
+
+  alarm_name          = "${var.name_prefix}-${each.value.name}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -67,6 +60,16 @@ resource "aws_cloudwatch_metric_alarm" "invalid_input" {
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
   tags                = var.tags
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.errors
+  to   = aws_cloudwatch_metric_alarm.function["errors"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.throttles
+  to   = aws_cloudwatch_metric_alarm.function["throttles"]
 }
 
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {

@@ -240,25 +240,32 @@ run "alarms" {
 
   assert {
     condition = alltrue([
-      for alarm in [aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.throttles] :
+      for alarm in [aws_cloudwatch_metric_alarm.function["errors"], aws_cloudwatch_metric_alarm.function["throttles"]] :
       alarm.namespace == "AWS/Lambda" && alarm.threshold == 0 && alarm.comparison_operator == "GreaterThanThreshold" && alarm.dimensions.FunctionName == "trailguard" && alarm.alarm_actions == toset([aws_sns_topic.alerts.arn])
     ])
     error_message = "Errors and Throttles alarm above 0, to the alert topic."
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.errors.metric_name == "Errors" && aws_cloudwatch_metric_alarm.throttles.metric_name == "Throttles"
+    condition     = aws_cloudwatch_metric_alarm.function["errors"].metric_name == "Errors" && aws_cloudwatch_metric_alarm.function["throttles"].metric_name == "Throttles"
     error_message = "The function alarms watch Errors and Throttles."
   }
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.invalid_input.namespace == "trailguard"
-      && aws_cloudwatch_metric_alarm.invalid_input.metric_name == "Invalid"
-      && aws_cloudwatch_metric_alarm.invalid_input.dimensions == tomap({ Function = "trailguard" })
-      && aws_cloudwatch_metric_alarm.invalid_input.statistic == "Sum"
-      && aws_cloudwatch_metric_alarm.invalid_input.threshold == 0
-      && aws_cloudwatch_metric_alarm.invalid_input.comparison_operator == "GreaterThanThreshold"
-      && aws_cloudwatch_metric_alarm.invalid_input.treat_missing_data == "notBreaching"
-      && aws_cloudwatch_metric_alarm.invalid_input.alarm_actions == toset([aws_sns_topic.alerts.arn])
+      keys(aws_cloudwatch_metric_alarm.function) == ["errors", "invalid_input", "throttles"]
+      && [for a in aws_cloudwatch_metric_alarm.function : a.alarm_name] == ["trailguard-errors", "trailguard-invalid-input", "trailguard-throttles"]
+    )
+    error_message = "Three function alarms, named as before the fold (their state moves with them)."
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.function["invalid_input"].namespace == "trailguard"
+      && aws_cloudwatch_metric_alarm.function["invalid_input"].metric_name == "Invalid"
+      && aws_cloudwatch_metric_alarm.function["invalid_input"].dimensions == tomap({ Function = "trailguard" })
+      && aws_cloudwatch_metric_alarm.function["invalid_input"].statistic == "Sum"
+      && aws_cloudwatch_metric_alarm.function["invalid_input"].threshold == 0
+      && aws_cloudwatch_metric_alarm.function["invalid_input"].comparison_operator == "GreaterThanThreshold"
+      && aws_cloudwatch_metric_alarm.function["invalid_input"].treat_missing_data == "notBreaching"
+      && aws_cloudwatch_metric_alarm.function["invalid_input"].alarm_actions == toset([aws_sns_topic.alerts.arn])
     )
     error_message = "Unreadable input (trailguard's Invalid metric, per Function) alarms above 0, to the alert topic."
   }
