@@ -8,8 +8,8 @@ finish in, so the result is the serial one.
 
 Each worker is sent file names over its own pipe, two at a time so that it never waits
 for the next, scans them in order and answers in chunks, so a large file streams to the
-parent instead of being held whole. A worker that raises or dies is an
-error naming the file; workers ignore Ctrl-C and the parent stops them.
+parent instead of being held whole. A worker that raises or dies is an error naming the
+file; workers ignore Ctrl-C and the parent stops them.
 """
 
 from __future__ import annotations
@@ -290,10 +290,10 @@ class WorkerPool:
             limit = min(len(names), head + AHEAD * len(self.workers))
             for worker in list(self.workers):
                 while len(worker.tasks) < QUEUED and assigned < limit:
-                    if not self._assign(worker, assigned, names[assigned], failed):
-                        assigned += 1
-                        break
+                    sent = self._assign(worker, assigned, names[assigned], failed)
                     assigned += 1
+                    if not sent:
+                        break
             waiting = buffered.get(head)
             if waiting:
                 while waiting:

@@ -76,8 +76,7 @@ class RuleSet:
             found = self._candidates[key] = tuple(
                 candidate
                 for rule in self.indexed(ctx)
-                if rule.applies(ctx)
-                for candidate in _reduced(rule, facts)
+                if rule.applies(ctx) and (candidate := _reduced(rule, facts)) is not None
             )
         return found
 
@@ -124,18 +123,18 @@ class RuleSet:
         return findings
 
 
-def _reduced(rule: Rule, facts: dict[str, str]) -> tuple[Candidate, ...]:
-    """The rule with its condition reduced by `facts`; none if they rule it out."""
+def _reduced(rule: Rule, facts: dict[str, str]) -> Candidate | None:
+    """The rule with its condition reduced by `facts`; None if they rule it out."""
     condition = rule.condition
     if condition is None:
-        return ((rule, None),)
+        return (rule, None)
     try:
         left = condition.given(facts)
     except Exception:  # a test that fails on these values fails per record, and is reported
-        return ((rule, condition),)
+        return (rule, condition)
     if left is False:
-        return ()
-    return ((rule, None if left is True else left),)
+        return None
+    return (rule, None if left is True else left)
 
 
 def finding_for(rule: Rule, ctx: RecordContext, place: Place) -> Finding:
