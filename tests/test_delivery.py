@@ -90,6 +90,24 @@ def test_retries_stop_while_the_invocation_has_time_for_one_more_attempt():
     )
 
 
+def test_the_default_timeout_leaves_room_for_every_attempt_at_a_hanging_receiver():
+    """docs/delivery.md: with the module's 60 s timeout, all four attempts are made even when
+    each one takes the HTTP sinks' whole 10 s timeout, and the longest waits."""
+    left = [60.0]
+
+    def sleep(seconds):
+        left[0] -= seconds
+
+    def send(alerts):
+        left[0] -= 10.0
+        raise SinkError("timed out", alerts, transient=True)
+
+    policy = RetryPolicy(sleep=sleep, jitter=lambda limit: limit, time_left=lambda: left[0])
+    result = deliver("hook", send, [{"alert_id": "a"}], policy)
+    assert (result.attempts, result.stopped) == (4, "")
+    assert left[0] >= RESERVE_SECONDS
+
+
 def test_no_attempt_is_started_without_the_time_for_it():
     sent = []
     policy = RetryPolicy(sleep=lambda seconds: None, time_left=lambda: 9.25)
