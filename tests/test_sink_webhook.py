@@ -7,6 +7,7 @@ import hmac
 import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -260,12 +261,11 @@ def test_a_missing_signing_secret_fails_delivery_saying_what_to_check(aws, serve
 # --- the Lambda function --------------------------------------------------------------------
 
 
-def test_the_handler_fails_after_its_retries_when_the_webhook_stays_down(
-    server: ScriptedServer, monkeypatch, tmp_path, capsys
-):
-    """The issue's "done when": a webhook answering 500 makes the invocation fail, naming
-    the sink and the alert, after the policy's attempts. The runtime is built as the
-    handler builds it; only its retry policy is swapped for one that does not wait."""
+def lambda_with_webhook_down(
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, attempts: int
+) -> Sleeps:
+    """The handler's runtime, built as the handler builds it, delivering to `server`, which
+    answers 500; only its retry policy is swapped for one that records its waits."""
     server.always(Reply(500, b"down"))
     path = tmp_path / "trailguard.yaml"
     path.write_text(
@@ -274,7 +274,17 @@ def test_the_handler_fails_after_its_retries_when_the_webhook_stays_down(
     )
     monkeypatch.setenv(aws_lambda.CONFIG_ENV, str(path))
     sleeps = Sleeps()
-    aws_lambda.runtime().policy = instant_policy(sleeps, attempts=3)
+    aws_lambda.runtime().policy = instant_policy(sleeps, attempts=attempts)
+    return sleeps
+
+
+def test_the_handler_fails_after_its_retries_when_the_webhook_stays_down(
+    server: ScriptedServer, monkeypatch, tmp_path, capsys
+):
+    """The issue's "done when": a webhook answering 500 makes the invocation fail, naming
+    the sink and the alert, after the policy's attempts. The runtime is built as the
+    handler builds it; only its retry policy is swapped for one that does not wait."""
+    sleeps = lambda_with_webhook_down(server, monkeypatch, tmp_path, attempts=3)
     with pytest.raises(DeliveryError) as caught:
         aws_lambda.handler(json.loads(STOP_LOGGING_AWSLOGS.read_text()), None)
     capsys.readouterr()
@@ -308,15 +318,7 @@ def test_the_handler_stops_retrying_when_the_invocation_runs_short(
     """17 s left and a webhook answering 500: waits of 0.5 and 1 s still leave the reserve
     for another attempt, a 2 s wait would not, so the invocation fails loudly after three
     attempts (of five), naming the alert and why it stopped, before Lambda's timeout."""
-    server.always(Reply(500, b"down"))
-    path = tmp_path / "trailguard.yaml"
-    path.write_text(
-        "packs: {catalog: false, cis: false}\n"
-        f"sinks: [{{type: webhook, name: oncall, url: '{server.url}'}}]\n"
-    )
-    monkeypatch.setenv(aws_lambda.CONFIG_ENV, str(path))
-    sleeps = Sleeps()
-    aws_lambda.runtime().policy = instant_policy(sleeps, attempts=5)
+    sleeps = lambda_with_webhook_down(server, monkeypatch, tmp_path, attempts=5)
     with pytest.raises(DeliveryError) as caught:
         aws_lambda.handler(
             json.loads(STOP_LOGGING_AWSLOGS.read_text()), ShortInvocation(17.0, sleeps)
@@ -353,15 +355,7 @@ def test_an_sqs_batch_short_of_time_reports_the_messages_it_could_not_deliver(
     """Two SQS messages, a webhook answering 500 after 3 s, 20 s left: the first message
     tries while the reserve allows, the second is not even attempted, and both are reported
     as failed items for SQS to redrive, rather than the invocation timing out."""
-    server.always(Reply(500, b"down"))
-    path = tmp_path / "trailguard.yaml"
-    path.write_text(
-        "packs: {catalog: false, cis: false}\n"
-        f"sinks: [{{type: webhook, name: oncall, url: '{server.url}'}}]\n"
-    )
-    monkeypatch.setenv(aws_lambda.CONFIG_ENV, str(path))
-    sleeps = Sleeps()
-    aws_lambda.runtime().policy = instant_policy(sleeps, attempts=5)
+    sleeps = lambda_with_webhook_down(server, monkeypatch, tmp_path, attempts=5)
     lines = (SHARED_DATA / "events/stratus_detonations.jsonl").read_text().splitlines()
     record = json.loads(lines[117])["event"]
     assert record["eventName"] == "StopLogging"
